@@ -1,0 +1,35 @@
+"""One error format for the whole API: ``{"errors": [{"field", "code", "message"}]}``."""
+
+from typing import Any
+
+from rest_framework import exceptions
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from usagehub.errors import DomainError
+
+
+def _flatten(detail: Any, path: str | None = None) -> list[dict[str, str | None]]:
+    """Turn DRF's nested error detail into a flat list of field paths and messages."""
+    if isinstance(detail, dict):
+        return [
+            error
+            for key, value in detail.items()
+            for error in _flatten(
+                value,
+                None if key == "non_field_errors" else (f"{path}.{key}" if path else str(key)),
+            )
+        ]
+    if isinstance(detail, list):
+        return [error for item in detail for error in _flatten(item, path)]
+    code = getattr(detail, "code", "invalid")
+    return [{"field": path, "code": str(code), "message": str(detail)}]
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, DomainError):
+        return Response({"errors": [exc.as_dict()]}, status=exc.http_status)
+    response = drf_exception_handler(exc, context)
+    if response is not None and isinstance(exc, exceptions.APIException):
+        response.data = {"errors": _flatten(exc.detail)}
+    return response
