@@ -417,7 +417,11 @@ class Activity(models.Model):
                 name="activity_sentiment_only_on_sentiment",
             ),
             models.CheckConstraint(
-                condition=(Q(kind="support_tickets") & Q(ticket_count__gte=0))
+                condition=(
+                    Q(kind="support_tickets")
+                    & Q(ticket_count__isnull=False)
+                    & Q(ticket_count__gte=0)
+                )
                 | (~Q(kind="support_tickets") & Q(ticket_count__isnull=True)),
                 name="activity_ticket_count_only_on_tickets",
             ),

@@ -15,12 +15,16 @@ def portfolio_accounts(user: Any, *, scope: str = "mine") -> QuerySet[Account]:
     if scope != "team":
         accounts = accounts.filter(owner=user)
     today = timezone.localdate()
-    return accounts.select_related("owner").annotate(
-        licensed_seats=Sum("subscriptions__licensed_seats"),
-        arr=Sum("subscriptions__arr"),
-        next_renewal=Min(
-            "subscriptions__renewal_date", filter=Q(subscriptions__renewal_date__gte=today)
-        ),
+    return (
+        accounts.select_related("owner")
+        .annotate(
+            licensed_seats=Sum("subscriptions__licensed_seats"),
+            arr=Sum("subscriptions__arr"),
+            next_renewal=Min(
+                "subscriptions__renewal_date", filter=Q(subscriptions__renewal_date__gte=today)
+            ),
+        )
+        .order_by("name", "pk")
     )
 
 

@@ -10,10 +10,12 @@ from usagehub.errors import DomainError
 M = TypeVar("M", bound=models.Model)
 
 
-def validated_save(obj: M, *, update_fields: list[str] | None = None) -> M:
+def validated_save(
+    obj: M, *, update_fields: list[str] | None = None, validate_unique: bool = True
+) -> M:
     """Save after ``full_clean`` so a broken rule becomes a DomainError naming the field."""
     try:
-        obj.full_clean()
+        obj.full_clean(validate_unique=validate_unique)
     except ValidationError as exc:
         field, messages = next(iter(exc.message_dict.items()))
         raise DomainError(" ".join(messages), field=None if field == "__all__" else field) from exc
@@ -33,7 +35,9 @@ def upsert(model: type[M], *, lookup: dict[str, Any], values: dict[str, Any]) ->
         if obj is None:
             try:
                 with transaction.atomic():
-                    return validated_save(model(**lookup, **values)), True
+                    # Uniqueness is the database's call here: a lost race must not
+                    # read as a validation error, it falls through to the update.
+                    return validated_save(model(**lookup, **values), validate_unique=False), True
             except IntegrityError:
                 obj = model._default_manager.select_for_update().filter(**lookup).first()
                 if obj is None:

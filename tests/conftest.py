@@ -1,0 +1,72 @@
+"""The fixed cast every test can call on (healthchecks' alice/bob/charlie habit).
+
+``owner`` owns ``account``; ``teammate`` is another CSM on the same team;
+``manager`` manages that team; ``outsider`` is a CSM on another team;
+``admin_user`` is a UsageHub admin.
+"""
+
+import pytest
+from django.db import connection
+
+from accounts.models import Account, User
+from tests.factories import AccountFactory, TeamFactory, UserFactory
+
+
+@pytest.fixture
+def team():
+    return TeamFactory(name="Enterprise East")
+
+
+@pytest.fixture
+def owner(team) -> User:
+    return UserFactory(username="alice", team=team)
+
+
+@pytest.fixture
+def teammate(team) -> User:
+    return UserFactory(username="bob", team=team)
+
+
+@pytest.fixture
+def manager(team) -> User:
+    return UserFactory(username="erin", team=team, role=User.Role.MANAGER)
+
+
+@pytest.fixture
+def outsider() -> User:
+    return UserFactory(username="charlie", team=TeamFactory(name="Commercial"))
+
+
+@pytest.fixture
+def admin_user() -> User:
+    return UserFactory(
+        username="ada", team=None, role=User.Role.ADMIN, is_staff=True, is_superuser=True
+    )
+
+
+@pytest.fixture
+def account(owner) -> Account:
+    return AccountFactory(name="Acme Bank", owner=owner)
+
+
+@pytest.fixture
+def on_postgres(db) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL (set DATABASE_URL=postgres://...)")
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings) -> None:
+    """Hashing strength is Django's concern; tests only need passwords to round-trip."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _tasks_run_in_process():
+    """Tests run tasks in-process; the tests about the broker start a real worker themselves."""
+    from usagehub.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous

@@ -1,0 +1,182 @@
+"""The Celery wiring: tasks run in-process by default, on a real worker over Redis, and a
+dead or hung broker fails a publish fast instead of hanging the caller."""
+
+import datetime as dt
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import redis
+from django.conf import settings
+from django.contrib.sessions.models import Session
+from django.db import connection
+from django.utils import timezone
+
+from accounts.tasks import sessions_purge_expired
+from usagehub.celery import app
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _expired_session() -> None:
+    Session.objects.create(
+        session_key="expired", session_data="", expire_date=timezone.now() - dt.timedelta(days=1)
+    )
+    Session.objects.create(
+        session_key="live", session_data="", expire_date=timezone.now() + dt.timedelta(days=1)
+    )
+
+
+def test_beat_schedule_names_registered_tasks():
+    app.loader.import_default_modules()
+    for entry in settings.CELERY_BEAT_SCHEDULE.values():
+        assert entry["task"] in app.tasks
+
+
+@pytest.mark.django_db
+def test_session_purge_drops_only_expired_sessions():
+    _expired_session()
+    sessions_purge_expired.delay()
+    assert list(Session.objects.values_list("session_key", flat=True)) == ["live"]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _publish_with_broker(url: str, queue: str = "celery") -> subprocess.CompletedProcess[str]:
+    """Publish one task from a fresh process configured like production, against ``url``."""
+    code = (
+        "import time, django; django.setup()\n"
+        "from accounts.tasks import sessions_purge_expired\n"
+        "start = time.monotonic()\n"
+        "try:\n"
+        f"    sessions_purge_expired.apply_async(queue={queue!r})\n"
+        "    print('published')\n"
+        "except Exception as exc:\n"
+        "    print('failed', type(exc).__name__)\n"
+        "print(round(time.monotonic() - start, 2))\n"
+    )
+    env = {**os.environ, "CELERY_BROKER_URL": url, "CELERY_TASK_ALWAYS_EAGER": "false"}
+    env.pop("DATABASE_URL", None)
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_publishing_to_a_dead_broker_fails_fast():
+    result = _publish_with_broker(f"redis://127.0.0.1:{_free_port()}/0")
+    outcome, seconds = result.stdout.split("\n")[-3:-1]
+    assert outcome.startswith("failed"), result.stdout + result.stderr
+    assert float(seconds) < 15
+
+
+@pytest.fixture
+def private_redis():
+    """A Redis of this test's own, so stopping it never touches the machine's shared one."""
+    port = _free_port()
+    process = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    yield process, f"redis://127.0.0.1:{port}/0"
+    process.send_signal(signal.SIGCONT)
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def test_publishing_to_a_hung_broker_fails_fast(private_redis):
+    process, url = private_redis
+    process.send_signal(signal.SIGSTOP)
+    result = _publish_with_broker(url)
+    outcome, seconds = result.stdout.split("\n")[-3:-1]
+    assert outcome.startswith("failed"), result.stdout + result.stderr
+    assert float(seconds) < 15
+
+
+def _test_database_url() -> str:
+    db = connection.settings_dict
+    return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@pytest.fixture
+def shared_broker_url() -> str:
+    url = os.environ.get("CELERY_BROKER_URL", "")
+    if not url:
+        pytest.skip("needs a Redis broker (set CELERY_BROKER_URL=redis://...)")
+    return url
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_runs_tasks_from_redis(on_postgres, shared_broker_url):
+    queue = f"test-{uuid.uuid4().hex}"  # a queue of this test's own on the shared Redis
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "usagehub",
+            "worker",
+            "--pool=solo",
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel=WARNING",
+            "-Q",
+            queue,
+        ],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "CELERY_BROKER_URL": shared_broker_url,
+            "DATABASE_URL": _test_database_url(),
+            "CELERY_TASK_ALWAYS_EAGER": "false",
+        },
+    )
+    try:
+        _expired_session()
+        result = _publish_with_broker(shared_broker_url, queue)
+        assert "published" in result.stdout, result.stdout + result.stderr
+        deadline = time.monotonic() + 60
+        while Session.objects.filter(session_key="expired").exists():
+            assert time.monotonic() < deadline, "the worker never ran the task"
+            assert worker.poll() is None, "the worker died"
+            time.sleep(0.2)
+        assert Session.objects.filter(session_key="live").exists()
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+        shared = redis.Redis.from_url(shared_broker_url)
+        shared.delete(*shared.keys(f"*{queue}*"), queue)
