@@ -14,39 +14,39 @@ from tests.factories import AccountFactory, TeamFactory, UserFactory
 
 @pytest.fixture
 def team():
-    return TeamFactory(name="Enterprise East")
+    return TeamFactory.create(name="Enterprise East")
 
 
 @pytest.fixture
 def owner(team) -> User:
-    return UserFactory(username="alice", team=team)
+    return UserFactory.create(username="alice", team=team)
 
 
 @pytest.fixture
 def teammate(team) -> User:
-    return UserFactory(username="bob", team=team)
+    return UserFactory.create(username="bob", team=team)
 
 
 @pytest.fixture
 def manager(team) -> User:
-    return UserFactory(username="erin", team=team, role=User.Role.MANAGER)
+    return UserFactory.create(username="erin", team=team, role=User.Role.MANAGER)
 
 
 @pytest.fixture
 def outsider() -> User:
-    return UserFactory(username="charlie", team=TeamFactory(name="Commercial"))
+    return UserFactory.create(username="charlie", team=TeamFactory.create(name="Commercial"))
 
 
 @pytest.fixture
 def admin_user() -> User:
-    return UserFactory(
+    return UserFactory.create(
         username="ada", team=None, role=User.Role.ADMIN, is_staff=True, is_superuser=True
     )
 
 
 @pytest.fixture
 def account(owner) -> Account:
-    return AccountFactory(name="Acme Bank", owner=owner)
+    return AccountFactory.create(name="Acme Bank", owner=owner)
 
 
 @pytest.fixture

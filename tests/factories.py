@@ -17,7 +17,7 @@ from accounts.models import (
 )
 
 
-class TeamFactory(factory.django.DjangoModelFactory):
+class TeamFactory(factory.django.DjangoModelFactory[Team]):
     class Meta:
         model = Team
         django_get_or_create = ("name",)
@@ -25,7 +25,7 @@ class TeamFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Team {n}")
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = User
         skip_postgeneration_save = True
@@ -42,7 +42,7 @@ class UserFactory(factory.django.DjangoModelFactory):
             obj.save(update_fields=["password"])
 
 
-class AccountFactory(factory.django.DjangoModelFactory):
+class AccountFactory(factory.django.DjangoModelFactory[Account]):
     class Meta:
         model = Account
 
@@ -52,7 +52,7 @@ class AccountFactory(factory.django.DjangoModelFactory):
     customer_since = dt.date(2025, 1, 15)
 
 
-class SubscriptionFactory(factory.django.DjangoModelFactory):
+class SubscriptionFactory(factory.django.DjangoModelFactory[Subscription]):
     class Meta:
         model = Subscription
 
@@ -64,7 +64,7 @@ class SubscriptionFactory(factory.django.DjangoModelFactory):
     renewal_date = dt.date(2026, 1, 15)
 
 
-class InstanceFactory(factory.django.DjangoModelFactory):
+class InstanceFactory(factory.django.DjangoModelFactory[Instance]):
     class Meta:
         model = Instance
 
@@ -74,7 +74,7 @@ class InstanceFactory(factory.django.DjangoModelFactory):
     instance_type = Instance.Type.PRODUCTION
 
 
-class ObjectiveFactory(factory.django.DjangoModelFactory):
+class ObjectiveFactory(factory.django.DjangoModelFactory[Objective]):
     class Meta:
         model = Objective
 
@@ -83,7 +83,7 @@ class ObjectiveFactory(factory.django.DjangoModelFactory):
     status = Objective.Status.ACTIVE
 
 
-class NoteFactory(factory.django.DjangoModelFactory):
+class NoteFactory(factory.django.DjangoModelFactory[Activity]):
     class Meta:
         model = Activity
 

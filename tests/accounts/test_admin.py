@@ -34,12 +34,12 @@ def _book(size: int) -> None:
     """``size`` accounts, each with one of everything the admin lists."""
     personas = list(Persona.objects.all()[:2])
     for _ in range(size):
-        account = AccountFactory(owner=UserFactory())
-        subscription = SubscriptionFactory(account=account)
-        InstanceFactory(account=account, subscription=subscription)
-        objective = ObjectiveFactory(account=account, owner=account.owner)
+        account = AccountFactory.create(owner=UserFactory.create())
+        subscription = SubscriptionFactory.create(account=account)
+        InstanceFactory.create(account=account, subscription=subscription)
+        objective = ObjectiveFactory.create(account=account, owner=account.owner)
         Milestone.objects.create(objective=objective, title="Pilot")
-        NoteFactory(account=account, author=account.owner)
+        NoteFactory.create(account=account, author=account.owner)
         meeting = Activity.objects.create(
             account=account, kind="meeting", occurred_at=dt.datetime(2026, 11, 2, tzinfo=dt.UTC)
         )
@@ -47,7 +47,7 @@ def _book(size: int) -> None:
         for use_case in UseCase.objects.all():
             link = AccountUseCase.objects.create(account=account, use_case=use_case)
             ChecklistProgress.objects.create(
-                account_use_case=link, item=use_case.checklist_items.first(), done=True
+                account_use_case=link, item=use_case.checklist_items.all()[0], done=True
             )
 
 
