@@ -14,7 +14,8 @@ MODELS = [User, Account, Subscription, Instance, Objective, Activity]
 
 def _snapshot() -> str:
     return "".join(
-        serializers.serialize("json", model.objects.order_by("pk"), fields=None) for model in MODELS
+        serializers.serialize("json", model._default_manager.order_by("pk"), fields=None)
+        for model in MODELS
     )
 
 
