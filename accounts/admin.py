@@ -2,16 +2,20 @@
 
 from typing import Any
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 
 from accounts.access import accounts_visible_to
+from accounts.api_keys import api_key_create
 from accounts.models import (
     Account,
     AccountUseCase,
     Activity,
+    ApiKey,
     ChecklistItem,
     ChecklistProgress,
     Instance,
@@ -200,3 +204,49 @@ class ActivityAdmin(AccountScopedAdmin):
     list_select_related = ["account", "author"]
     autocomplete_fields = ["account", "author", "personas"]
     date_hierarchy = "occurred_at"
+
+
+class ApiKeyForm(forms.ModelForm):
+    scopes = forms.MultipleChoiceField(
+        choices=ApiKey.Scope.choices, widget=forms.CheckboxSelectMultiple
+    )
+
+    class Meta:
+        model = ApiKey
+        fields = ["name", "scopes", "user"]
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    """Keys are created here or with ``manage.py create_api_key``; the secret shows once."""
+
+    form = ApiKeyForm
+    list_display = ["name", "prefix", "scopes", "user", "created_at", "last_used_at", "revoked_at"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["name", "prefix", "user__username"]
+    list_select_related = ["user"]
+    autocomplete_fields = ["user"]
+    readonly_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
+    actions = ["revoke"]
+
+    def get_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> Any:
+        return ["name", "scopes", "user"] if obj is None else ["name", *self.readonly_fields]
+
+    def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
+        if change:
+            obj.save(update_fields=["name"])
+            return
+        key, raw_key = api_key_create(
+            name=obj.name, scopes=form.cleaned_data["scopes"], user=obj.user
+        )
+        obj.pk = key.pk
+        self.message_user(
+            request,
+            f"Copy this key now, it will not be shown again: {raw_key}",
+            messages.WARNING,
+        )
+
+    @admin.action(description="Revoke the selected keys")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        self.message_user(request, f"{count} keys revoked.")

@@ -104,6 +104,12 @@ class Subscription(models.Model):
     arr = models.DecimalField("ARR", max_digits=14, decimal_places=2, default=0)
     start_date = models.DateField()
     renewal_date = models.DateField()
+    license_id = models.CharField(
+        max_length=64,
+        blank=True,
+        db_index=True,
+        help_text="The license id installations report; matches pings from unknown instances.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -429,3 +435,43 @@ class Activity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} · {self.occurred_at:%Y-%m-%d}"
+
+
+class ApiKey(models.Model):
+    """A hashed, scoped, revocable credential for integrations: ``Authorization: Api-Key <key>``.
+
+    A key with a user acts as that user for access checks; a key without one is a
+    service key that may reach every account (an ingestion collector, a CRM sync).
+    """
+
+    class Scope(models.TextChoices):
+        INGEST = "ingest", "Ingest usage data"
+        READ = "read", "Read"
+        WRITE = "write", "Write"
+
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=12, unique=True, editable=False)
+    key_hash = models.CharField(max_length=64, editable=False)
+    scopes = models.JSONField(default=list)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="api_keys",
+        help_text="Leave empty for a service key that sees every account.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

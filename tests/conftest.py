@@ -70,3 +70,25 @@ def _tasks_run_in_process():
     app.conf.task_always_eager = True
     yield
     app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def service_key(db) -> str:
+    """An ingestion collector's key: no user, so it may ingest for any instance."""
+    from accounts.api_keys import api_key_create
+
+    return api_key_create(name="collector", scopes=["ingest"])[1]
+
+
+@pytest.fixture
+def api():
+    """A DRF test client; pass ``key=`` to a call to send ``Authorization: Api-Key``."""
+    from rest_framework.test import APIClient
+
+    class KeyClient(APIClient):
+        def post_raw(self, path, body: bytes, *, key=None, content_type="application/json", **extra):
+            if key:
+                extra["HTTP_AUTHORIZATION"] = f"Api-Key {key}"
+            return self.generic("POST", path, body, content_type=content_type, **extra)
+
+    return KeyClient()

@@ -2,9 +2,16 @@
 
 from typing import Literal
 
-ErrorCode = Literal["invalid", "conflict", "too_large", "not_found"]
+ErrorCode = Literal["invalid", "conflict", "too_large", "not_found", "unsupported", "unavailable"]
 
-HTTP_STATUS: dict[str, int] = {"invalid": 400, "not_found": 404, "conflict": 409, "too_large": 413}
+HTTP_STATUS: dict[str, int] = {
+    "invalid": 400,
+    "not_found": 404,
+    "conflict": 409,
+    "too_large": 413,
+    "unsupported": 415,
+    "unavailable": 503,
+}
 
 
 class DomainError(Exception):

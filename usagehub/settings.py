@@ -147,6 +147,10 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "usagehub.api.exception_handler",
 }
 
+# Ingestion limits: one payload (after gzip inflation) and one NDJSON batch.
+INGEST_MAX_PAYLOAD_BYTES = env.int("INGEST_MAX_PAYLOAD_BYTES", default=5 * 1024 * 1024)
+INGEST_MAX_BATCH_BYTES = env.int("INGEST_MAX_BATCH_BYTES", default=256 * 1024 * 1024)
+
 # Celery. No broker URL means the embedded default: tasks run in-process.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not CELERY_BROKER_URL)
@@ -175,6 +179,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_BEAT_SCHEDULE = {
+    "recompute-sweep": {
+        "task": "scoring.tasks.recompute_sweep",
+        "schedule": env.float("RECOMPUTE_SWEEP_SECONDS", default=60.0),
+    },
     "purge-expired-sessions": {
         "task": "accounts.tasks.sessions_purge_expired",
         "schedule": crontab(minute=17, hour=3),

@@ -1,0 +1,56 @@
+"""Issuing and checking API keys. Only a SHA-256 of each key is stored.
+
+Keys carry 256 bits of randomness, so a plain (fast) hash is safe: there is
+nothing to brute-force, unlike a password.
+"""
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Iterable
+
+from django.utils import timezone
+
+from accounts.models import ApiKey, User
+from usagehub.errors import DomainError
+
+KEY_PREFIX = "uh_"
+LAST_USED_RESOLUTION_SECONDS = 60
+
+
+def _digest(raw_key: str) -> str:
+    return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+def api_key_create(
+    *, name: str, scopes: Iterable[str], user: User | None = None
+) -> tuple[ApiKey, str]:
+    """Create a key; returns it with the raw secret, which is shown once and never stored."""
+    scopes = sorted(set(scopes))
+    unknown = set(scopes) - set(ApiKey.Scope.values)
+    if unknown or not scopes:
+        raise DomainError(
+            f"Scopes must be some of: {', '.join(ApiKey.Scope.values)}.", field="scopes"
+        )
+    prefix = secrets.token_hex(4)
+    raw_key = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+    key = ApiKey.objects.create(
+        name=name, prefix=prefix, key_hash=_digest(raw_key), scopes=scopes, user=user
+    )
+    return key, raw_key
+
+
+def api_key_check(raw_key: str) -> ApiKey | None:
+    """The active key ``raw_key`` names, or None. Records when it was last used (coarsely)."""
+    parts = raw_key.split("_")
+    if len(parts) < 3 or not raw_key.startswith(KEY_PREFIX):
+        return None
+    key = ApiKey.objects.select_related("user").filter(prefix=parts[1]).first()
+    if key is None or not key.is_active or not hmac.compare_digest(key.key_hash, _digest(raw_key)):
+        return None
+    now = timezone.now()
+    if key.last_used_at is None or (now - key.last_used_at).total_seconds() > (
+        LAST_USED_RESOLUTION_SECONDS
+    ):
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+    return key

@@ -1,0 +1,219 @@
+"""Store Service Pings: the one path behind the API, the NDJSON batch and the CLI.
+
+Validated payloads are stored in chunks, one transaction per chunk: the pings, the
+recompute marks of their accounts, all or nothing. A ping answers 2xx only after
+that commit. Celery is told after commit; if the broker is down the marks stay and
+the sweep enqueues them later, so no recompute is lost.
+"""
+
+import datetime as dt
+import logging
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import Literal
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.access import accounts_editable_by
+from accounts.models import Instance, Subscription, User
+from scoring.models import MetricDefinition, UsagePing
+from scoring.payload import DEFAULT_LIMITS, Limits, ValidPing, extract_metrics, validate_ping
+from scoring.recompute import recompute_mark
+from usagehub.errors import DomainError
+
+logger = logging.getLogger(__name__)
+
+Status = Literal["accepted", "duplicate", "conflict", "rejected"]
+Identity = tuple[str | None, str | None, dt.datetime]
+CHUNK_SIZE = 200
+
+
+@dataclass
+class IngestResult:
+    line: int
+    status: Status
+    ping_id: int | None = None
+    error: DomainError | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        body: dict[str, object] = {"line": self.line, "status": self.status}
+        if self.ping_id is not None:
+            body["id"] = self.ping_id
+        if self.error is not None:
+            body["errors"] = [self.error.as_dict()]
+        return body
+
+
+@dataclass
+class _Chunk:
+    """Validated pings of one transaction, and the results already known for this chunk."""
+
+    pings: list[tuple[int, ValidPing]] = field(default_factory=list)
+    results: list[IngestResult] = field(default_factory=list)
+
+
+def pings_ingest(
+    *,
+    lines: Iterable[tuple[int, bytes | DomainError]],
+    source: str,
+    actor: User | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> Iterator[IngestResult]:
+    """Validate and store payloads; yields one result per input line, in order.
+
+    ``actor`` is the user an API key acts for; None means a service key that may
+    ingest for any instance. A user may only ingest for accounts they can edit.
+    """
+    iterator = iter(lines)
+    while batch := list(islice(iterator, CHUNK_SIZE)):
+        chunk = _Chunk()
+        now = timezone.now()
+        for line, raw in batch:
+            try:
+                if isinstance(raw, DomainError):
+                    raise raw
+                chunk.pings.append((line, validate_ping(raw, now=now, limits=limits)))
+            except DomainError as error:
+                chunk.results.append(IngestResult(line, "rejected", error=error))
+        if chunk.pings:
+            chunk.results.extend(_store_chunk(chunk.pings, source=source, actor=actor))
+        yield from sorted(chunk.results, key=lambda result: result.line)
+
+
+def _store_chunk(
+    pings: list[tuple[int, ValidPing]], *, source: str, actor: User | None
+) -> list[IngestResult]:
+    """Store one chunk atomically; a lost race with a concurrent writer is retried once."""
+    for attempt in range(2):
+        try:
+            with transaction.atomic():
+                return _store_chunk_once(pings, source=source, actor=actor)
+        except IntegrityError:
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _store_chunk_once(
+    pings: list[tuple[int, ValidPing]], *, source: str, actor: User | None
+) -> list[IngestResult]:
+    stored = _stored(ping for _, ping in pings)
+    instances = _instances_for(ping for _, ping in pings)
+    tracked = list(
+        MetricDefinition.objects.filter(is_tracked=True).values_list("key_path", flat=True)
+    )
+    allowed = (
+        None if actor is None else set(accounts_editable_by(actor).values_list("pk", flat=True))
+    )
+    results: list[IngestResult] = []
+    pending: dict[Identity, UsagePing] = {}
+    waiting: list[tuple[IngestResult, UsagePing]] = []  # results that need a new row's id
+    for line, ping in pings:
+        instance = instances.get(_instance_key(ping))
+        if allowed is not None and (instance is None or instance.account_id not in allowed):
+            error = DomainError("No such instance for this key.", field="uuid", code="not_found")
+            results.append(IngestResult(line, "rejected", error=error))
+        elif ping.identity in stored:
+            ping_id, content_hash = stored[ping.identity]
+            results.append(_repeat(line, ping, ping_id, content_hash))
+        elif ping.identity in pending:
+            row = pending[ping.identity]
+            results.append(result := _repeat(line, ping, None, row.content_hash))
+            waiting.append((result, row))
+        else:
+            pending[ping.identity] = row = _row(ping, instance, source, tracked)
+            results.append(result := IngestResult(line, "accepted"))
+            waiting.append((result, row))
+    UsagePing.objects.bulk_create(pending.values())
+    for result, row in waiting:
+        result.ping_id = row.pk
+    recompute_mark(
+        account_ids={row.instance.account_id for row in pending.values() if row.instance}
+    )
+    return results
+
+
+def _row(ping: ValidPing, instance: Instance | None, source: str, tracked: list[str]) -> UsagePing:
+    values, failed = extract_metrics(ping.payload, tracked)
+    return UsagePing(
+        instance=instance,
+        instance_uuid=ping.instance_uuid,
+        namespace_id=ping.namespace_id,
+        recorded_at=ping.recorded_at,
+        source=source,
+        content_hash=ping.content_hash,
+        payload=ping.payload,
+        metrics=values,
+        failed_metrics=failed,
+        **ping.fields,
+    )
+
+
+def _repeat(line: int, ping: ValidPing, ping_id: int | None, content_hash: str) -> IngestResult:
+    """The same identity again: a no-op when the content matches, a conflict when not."""
+    if content_hash == ping.content_hash:
+        return IngestResult(line, "duplicate", ping_id)
+    return IngestResult(line, "conflict", ping_id, _conflict(ping))
+
+
+def _conflict(ping: ValidPing) -> DomainError:
+    return DomainError(
+        f"A different payload for {ping.instance_uuid or ping.namespace_id} recorded at "
+        f"{ping.recorded_at.isoformat()} is already stored.",
+        field="recorded_at",
+        code="conflict",
+    )
+
+
+def _stored(pings: Iterable[ValidPing]) -> dict[Identity, tuple[int, str]]:
+    """Stored pings sharing an identity with ``pings``: identity → (id, content hash)."""
+    identities = {ping.identity for ping in pings}
+    uuids = {uuid for uuid, _, _ in identities if uuid}
+    namespaces = {namespace for _, namespace, _ in identities if namespace}
+    moments = {moment for _, _, moment in identities}
+    rows = UsagePing.objects.filter(
+        Q(instance_uuid__in=uuids) | Q(namespace_id__in=namespaces), recorded_at__in=moments
+    ).values_list("instance_uuid", "namespace_id", "recorded_at", "pk", "content_hash")
+    return {
+        (uuid, namespace, moment): (pk, content_hash)
+        for uuid, namespace, moment, pk, content_hash in rows
+        if (uuid, namespace, moment) in identities
+    }
+
+
+def _instance_key(ping: ValidPing) -> str:
+    return f"u:{ping.instance_uuid}" if ping.instance_uuid else f"n:{ping.namespace_id}"
+
+
+def _instances_for(pings: Iterable[ValidPing]) -> dict[str, Instance]:
+    """Known instances by identity; unknown ones whose license id a subscription records
+    are created on that subscription's account (type unknown until an admin says)."""
+    pings = list(pings)
+    uuids = {p.instance_uuid for p in pings if p.instance_uuid}
+    namespaces = {p.namespace_id for p in pings if p.namespace_id}
+    found = {
+        (f"u:{i.uuid}" if i.uuid else f"n:{i.namespace_id}"): i
+        for i in Instance.objects.filter(Q(uuid__in=uuids) | Q(namespace_id__in=namespaces))
+    }
+    unknown = [p for p in pings if _instance_key(p) not in found and p.fields["license_id"]]
+    if unknown:
+        subscriptions = {
+            s.license_id: s
+            for s in Subscription.objects.filter(
+                license_id__in={p.fields["license_id"] for p in unknown}
+            )
+        }
+        for ping in unknown:
+            subscription = subscriptions.get(ping.fields["license_id"])
+            if subscription is not None and _instance_key(ping) not in found:
+                found[_instance_key(ping)] = Instance.objects.create(
+                    account_id=subscription.account_id,
+                    subscription=subscription,
+                    uuid=ping.instance_uuid,
+                    namespace_id=ping.namespace_id,
+                    hostname=str(ping.payload.get("hostname") or "")[:255],
+                )
+    return found

@@ -1,0 +1,81 @@
+"""Recompute bookkeeping: mark accounts stale, tell Celery after commit, sweep what was lost.
+
+The mark is a row written in the same transaction as the data that made the
+account stale, so it survives a dead broker or a worker killed mid-task. Many
+pings for one account coalesce into one queued recompute: an account already
+enqueued within ``ENQUEUE_TTL`` is not enqueued again.
+"""
+
+import datetime as dt
+import logging
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from kombu.exceptions import KombuError, OperationalError
+from redis.exceptions import RedisError
+
+from scoring.models import RecomputeRequest
+
+logger = logging.getLogger(__name__)
+
+# Longer than a recompute takes; shorter than the broker's visibility timeout.
+ENQUEUE_TTL = dt.timedelta(minutes=5)
+BROKER_ERRORS = (OperationalError, KombuError, RedisError, OSError)
+
+
+def recompute_mark(*, account_ids: Iterable[int]) -> None:
+    """Mark accounts stale inside the caller's transaction; enqueue them once it commits."""
+    ids = sorted(set(account_ids))
+    if not ids:
+        return
+    now = timezone.now()
+    RecomputeRequest.objects.bulk_create(
+        [RecomputeRequest(account_id=pk, requested_at=now) for pk in ids],
+        update_conflicts=True,
+        unique_fields=["account"],
+        update_fields=["requested_at"],
+    )
+    transaction.on_commit(lambda: recompute_enqueue(account_ids=ids))
+
+
+def recompute_enqueue(*, account_ids: Iterable[int] | None = None) -> int:
+    """Publish a recompute for each marked account not enqueued lately; returns how many.
+
+    ``account_ids=None`` means every marked account (the sweep). A broker failure is
+    logged, not raised: the marks stay, and the next sweep tries again.
+    """
+    from scoring.tasks import account_recompute  # tasks import this module
+
+    now = timezone.now()
+    due = RecomputeRequest.objects.filter(
+        Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=now - ENQUEUE_TTL)
+    )
+    if account_ids is not None:
+        due = due.filter(account_id__in=list(account_ids))
+    ids = list(due.values_list("account_id", flat=True))
+    if not ids:
+        return 0
+    RecomputeRequest.objects.filter(account_id__in=ids).update(enqueued_at=now)
+    published = 0
+    try:
+        for pk in ids:
+            account_recompute.delay(pk)
+            published += 1
+    except BROKER_ERRORS as exc:
+        logger.warning("broker unavailable, %d recomputes left to the sweep: %s", len(ids), exc)
+        RecomputeRequest.objects.filter(account_id__in=ids[published:]).update(enqueued_at=None)
+    return published
+
+
+def recompute_done(*, account_id: int, seen_requested_at: dt.datetime | None) -> bool:
+    """Clear the mark unless newer data arrived meanwhile; True when it was cleared."""
+    if seen_requested_at is None:
+        return True
+    deleted, _ = RecomputeRequest.objects.filter(
+        account_id=account_id, requested_at__lte=seen_requested_at
+    ).delete()
+    if not deleted:
+        RecomputeRequest.objects.filter(account_id=account_id).update(enqueued_at=None)
+    return bool(deleted)
