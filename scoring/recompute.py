@@ -8,6 +8,7 @@ enqueued within ``ENQUEUE_TTL`` is not enqueued again.
 
 import datetime as dt
 import logging
+import time
 from collections.abc import Iterable
 
 from django.db import transaction
@@ -23,6 +24,10 @@ logger = logging.getLogger(__name__)
 # Longer than a recompute takes; shorter than the broker's visibility timeout.
 ENQUEUE_TTL = dt.timedelta(minutes=5)
 BROKER_ERRORS = (OperationalError, KombuError, RedisError, OSError)
+# After a failed publish, leave recomputes to the sweep for a while instead of making
+# every request wait on the broker's timeout again.
+BROKER_BACKOFF_SECONDS = 15.0
+_broker_down_until = 0.0
 
 
 def recompute_mark(*, account_ids: Iterable[int]) -> None:
@@ -55,7 +60,7 @@ def recompute_enqueue(*, account_ids: Iterable[int] | None = None) -> int:
     if account_ids is not None:
         due = due.filter(account_id__in=list(account_ids))
     ids = list(due.values_list("account_id", flat=True))
-    if not ids:
+    if not ids or time.monotonic() < _broker_down_until:
         return 0
     RecomputeRequest.objects.filter(account_id__in=ids).update(enqueued_at=now)
     published = 0
@@ -64,9 +69,15 @@ def recompute_enqueue(*, account_ids: Iterable[int] | None = None) -> int:
             account_recompute.delay(pk)
             published += 1
     except BROKER_ERRORS as exc:
-        logger.warning("broker unavailable, %d recomputes left to the sweep: %s", len(ids), exc)
+        _broker_down(len(ids) - published, exc)
         RecomputeRequest.objects.filter(account_id__in=ids[published:]).update(enqueued_at=None)
     return published
+
+
+def _broker_down(left: int, exc: Exception) -> None:
+    global _broker_down_until
+    _broker_down_until = time.monotonic() + BROKER_BACKOFF_SECONDS
+    logger.warning("broker unavailable, %d recomputes left to the sweep: %s", left, exc)
 
 
 def recompute_done(*, account_id: int, seen_requested_at: dt.datetime | None) -> bool:

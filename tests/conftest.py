@@ -86,7 +86,9 @@ def api():
     from rest_framework.test import APIClient
 
     class KeyClient(APIClient):
-        def post_raw(self, path, body: bytes, *, key=None, content_type="application/json", **extra):
+        def post_raw(
+            self, path, body: bytes, *, key=None, content_type="application/json", **extra
+        ):
             if key:
                 extra["HTTP_AUTHORIZATION"] = f"Api-Key {key}"
             return self.generic("POST", path, body, content_type=content_type, **extra)

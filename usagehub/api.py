@@ -1,12 +1,16 @@
 """One error format for the whole API: ``{"errors": [{"field", "code", "message"}]}``."""
 
+import logging
 from typing import Any
 
+from django import db
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from usagehub.errors import DomainError
+
+logger = logging.getLogger(__name__)
 
 
 def _flatten(detail: Any, path: str | None = None) -> list[dict[str, str | None]]:
@@ -26,9 +30,21 @@ def _flatten(detail: Any, path: str | None = None) -> list[dict[str, str | None]
     return [{"field": path, "code": str(code), "message": str(detail)}]
 
 
+RETRY_AFTER_SECONDS = 30
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DomainError):
         return Response({"errors": [exc.as_dict()]}, status=exc.http_status)
+    if isinstance(exc, db.OperationalError | db.InterfaceError):
+        # The database is unreachable: nothing was stored, so tell the client to retry.
+        logger.error("database unavailable: %s", exc)
+        error = DomainError("The database is unavailable; retry later.", code="unavailable")
+        return Response(
+            {"errors": [error.as_dict()]},
+            status=error.http_status,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     response = drf_exception_handler(exc, context)
     if response is not None and isinstance(exc, exceptions.APIException):
         response.data = {"errors": _flatten(exc.detail)}

@@ -8,16 +8,14 @@ import pytest
 
 from accounts.api_keys import api_key_create
 from scoring.models import AccountUsage, RecomputeRequest, UsagePing
-from tests.factories import AccountFactory, InstanceFactory, SubscriptionFactory
+from tests.factories import InstanceFactory, SubscriptionFactory
 from tests.scoring.payloads import encoded, payload
 
 pytestmark = pytest.mark.django_db
 
 URL = "/api/v1/pings"
 BATCH = "/api/v1/pings/batch"
-SAMPLE = (
-    Path(__file__).resolve().parents[3] / "shared/data/gitlab/service_ping_example.json"
-)
+SAMPLE = Path(__file__).resolve().parents[3] / "shared/data/gitlab/service_ping_example.json"
 
 
 @pytest.fixture
@@ -147,8 +145,9 @@ def test_no_key_is_401(api):
 
 
 def test_a_wrong_or_revoked_key_is_401(api, service_key):
-    from accounts.models import ApiKey
     from django.utils import timezone
+
+    from accounts.models import ApiKey
 
     assert api.post_raw(URL, encoded(payload()), key="uh_nope_nope").status_code == 401
     ApiKey.objects.update(revoked_at=timezone.now())
@@ -192,7 +191,11 @@ def test_a_batch_reports_each_line_and_keeps_the_good_ones(api, service_key, ins
     assert body["summary"] == {"accepted": 2, "duplicate": 1, "conflict": 1, "rejected": 1}
     statuses = [(r["line"], r["status"]) for r in body["results"]]
     assert statuses == [
-        (1, "accepted"), (2, "rejected"), (4, "duplicate"), (5, "conflict"), (6, "accepted")
+        (1, "accepted"),
+        (2, "rejected"),
+        (4, "duplicate"),
+        (5, "conflict"),
+        (6, "accepted"),
     ]
     first_id = body["results"][0]["id"]
     assert body["results"][2]["id"] == first_id
@@ -201,15 +204,23 @@ def test_a_batch_reports_each_line_and_keeps_the_good_ones(api, service_key, ins
 
 def test_a_gzipped_batch_with_an_overlong_line_rejects_just_that_line(api, service_key, settings):
     settings.INGEST_MAX_PAYLOAD_BYTES = 5_000
-    lines = [encoded(payload(uuid="a")), encoded(payload(uuid="b", pad="x" * 10_000)),
-             encoded(payload(uuid="c"))]
+    lines = [
+        encoded(payload(uuid="a")),
+        encoded(payload(uuid="b", pad="x" * 10_000)),
+        encoded(payload(uuid="c")),
+    ]
     response = api.post_raw(
-        BATCH, gzip.compress(b"\n".join(lines)), key=service_key,
-        content_type="application/x-ndjson", HTTP_CONTENT_ENCODING="gzip",
+        BATCH,
+        gzip.compress(b"\n".join(lines)),
+        key=service_key,
+        content_type="application/x-ndjson",
+        HTTP_CONTENT_ENCODING="gzip",
     )
     results = response.json()["results"]
     assert [(r["line"], r["status"]) for r in results] == [
-        (1, "accepted"), (2, "rejected"), (3, "accepted")
+        (1, "accepted"),
+        (2, "rejected"),
+        (3, "accepted"),
     ]
     assert results[1]["errors"][0]["code"] == "too_large"
 
@@ -227,8 +238,9 @@ def test_account_usage_counts_only_included_production_instances(api, service_ke
     InstanceFactory(account=account, uuid="excluded", included_in_health=False)
     for uuid, billable in (("prod", 100), ("staging", 900), ("excluded", 900)):
         api.post_raw(
-            URL, encoded(payload(uuid=uuid, license_billable_users=billable,
-                                 license_user_count=None)), key=service_key,
+            URL,
+            encoded(payload(uuid=uuid, license_billable_users=billable, license_user_count=None)),
+            key=service_key,
         )
     usage = AccountUsage.objects.get(account=account)
     assert usage.billable_users == 100
@@ -244,15 +256,22 @@ def test_of_two_production_instances_on_one_subscription_the_bigger_counts(
     InstanceFactory(account=account, uuid="main", subscription=subscription)
     InstanceFactory(account=account, uuid="mirror", subscription=subscription)
     for uuid, billable in (("main", 300), ("mirror", 20)):
-        api.post_raw(URL, encoded(payload(uuid=uuid, license_billable_users=billable)),
-                     key=service_key)
+        api.post_raw(
+            URL, encoded(payload(uuid=uuid, license_billable_users=billable)), key=service_key
+        )
     assert AccountUsage.objects.get(account=account).billable_users == 300
 
 
 @pytest.mark.django_db(transaction=True)
 def test_the_latest_ping_wins_whatever_order_they_arrive_in(api, service_key, instance, account):
-    api.post_raw(URL, encoded(payload(recorded_at="2026-11-20T00:00:00Z",
-                                      license_billable_users=70)), key=service_key)
-    api.post_raw(URL, encoded(payload(recorded_at="2026-11-13T00:00:00Z",
-                                      license_billable_users=50)), key=service_key)
+    api.post_raw(
+        URL,
+        encoded(payload(recorded_at="2026-11-20T00:00:00Z", license_billable_users=70)),
+        key=service_key,
+    )
+    api.post_raw(
+        URL,
+        encoded(payload(recorded_at="2026-11-13T00:00:00Z", license_billable_users=50)),
+        key=service_key,
+    )
     assert AccountUsage.objects.get(account=account).billable_users == 70

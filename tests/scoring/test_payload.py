@@ -6,14 +6,14 @@ import json
 
 import pytest
 
-from scoring.payload import Limits, extract_metrics, gunzip, validate_ping
+from scoring.payload import DEFAULT_LIMITS, Limits, extract_metrics, gunzip, validate_ping
 from tests.scoring.payloads import RECORDED_AT, encoded, payload
 from usagehub.errors import DomainError
 
 NOW = RECORDED_AT + dt.timedelta(hours=1)
 
 
-def _error(raw: bytes, limits: Limits = Limits()) -> DomainError:
+def _error(raw: bytes, limits: Limits = DEFAULT_LIMITS) -> DomainError:
     with pytest.raises(DomainError) as caught:
         validate_ping(raw, now=NOW, limits=limits)
     return caught.value
@@ -33,27 +33,52 @@ BAD = [
     ("not-an-object", b"[1, 2]", None, 400),
     ("not-utf8", b'{"uuid": "caf\xe9"}', None, 400),
     ("nan", b'{"uuid": "a", "recorded_at": "2026-11-20T00:00:00Z", "n": NaN}', None, 400),
-    ("infinity", b'{"uuid": "a", "recorded_at": "2026-11-20T00:00:00Z", "n": -Infinity}', None, 400),
-    ("overflow-float", encoded(payload()).replace(b'"hostname"', b'"big": 1e400, "hostname"'),
-     "big", 400),
+    (
+        "infinity",
+        b'{"uuid": "a", "recorded_at": "2026-11-20T00:00:00Z", "n": -Infinity}',
+        None,
+        400,
+    ),
+    (
+        "overflow-float",
+        encoded(payload()).replace(b'"hostname"', b'"big": 1e400, "hostname"'),
+        "big",
+        400,
+    ),
     ("missing-uuid", encoded({k: v for k, v in payload().items() if k != "uuid"}), "uuid", 400),
     ("empty-uuid", encoded(payload(uuid="")), "uuid", 400),
     ("uuid-wrong-type", encoded(payload(uuid=["a"])), "uuid", 400),
     ("uuid-too-long", encoded(payload(uuid="u" * 65)), "uuid", 400),
-    ("missing-recorded-at", encoded({k: v for k, v in payload().items() if k != "recorded_at"}),
-     "recorded_at", 400),
+    (
+        "missing-recorded-at",
+        encoded({k: v for k, v in payload().items() if k != "recorded_at"}),
+        "recorded_at",
+        400,
+    ),
     ("recorded-at-not-a-date", encoded(payload(recorded_at="last tuesday")), "recorded_at", 400),
     ("recorded-at-number", encoded(payload(recorded_at=1700000000)), "recorded_at", 400),
-    ("recorded-at-future", encoded(payload(recorded_at="2030-01-01T00:00:00Z")), "recorded_at",
-     400),
+    (
+        "recorded-at-future",
+        encoded(payload(recorded_at="2030-01-01T00:00:00Z")),
+        "recorded_at",
+        400,
+    ),
     ("negative-count", encoded(payload(counts={"projects": -5})), "counts.projects", 400),
-    ("negative-in-list", encoded(payload(topology={"nodes": [{"n": -2}]})),
-     "topology.nodes[0].n", 400),
+    (
+        "negative-in-list",
+        encoded(payload(topology={"nodes": [{"n": -2}]})),
+        "topology.nodes[0].n",
+        400,
+    ),
     ("license-wrong-type", encoded(payload(license_user_count="100")), "license_user_count", 400),
     ("license-too-big", encoded(payload(license_user_count=2**64)), "license_user_count", 400),
     ("nul-in-text", encoded(payload(hostname="a\x00b")), "hostname", 400),
-    ("lone-surrogate", b'{"uuid": "a", "recorded_at": "2026-11-20T00:00:00Z", "h": "\\ud800"}',
-     "h", 400),
+    (
+        "lone-surrogate",
+        b'{"uuid": "a", "recorded_at": "2026-11-20T00:00:00Z", "h": "\\ud800"}',
+        "h",
+        400,
+    ),
     ("too-deep", encoded(_nested(40)), None, 400),
     ("recursion-bomb", b"[" * 100_000 + b"]" * 100_000, None, 400),
 ]

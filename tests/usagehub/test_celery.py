@@ -3,8 +3,6 @@ dead or hung broker fails a publish fast instead of hanging the caller."""
 
 import datetime as dt
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,10 +13,10 @@ import pytest
 import redis
 from django.conf import settings
 from django.contrib.sessions.models import Session
-from django.db import connection
 from django.utils import timezone
 
 from accounts.tasks import sessions_purge_expired
+from tests.processes import free_port, private_redis, test_database_url
 from usagehub.celery import app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,12 +42,6 @@ def test_session_purge_drops_only_expired_sessions():
     _expired_session()
     sessions_purge_expired.delay()
     assert list(Session.objects.values_list("session_key", flat=True)) == ["live"]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _publish_with_broker(url: str, queue: str = "celery") -> subprocess.CompletedProcess[str]:
@@ -79,56 +71,19 @@ def _publish_with_broker(url: str, queue: str = "celery") -> subprocess.Complete
 
 
 def test_publishing_to_a_dead_broker_fails_fast():
-    result = _publish_with_broker(f"redis://127.0.0.1:{_free_port()}/0")
+    result = _publish_with_broker(f"redis://127.0.0.1:{free_port()}/0")
     outcome, seconds = result.stdout.split("\n")[-3:-1]
     assert outcome.startswith("failed"), result.stdout + result.stderr
     assert float(seconds) < 15
 
 
-@pytest.fixture
-def private_redis():
-    """A Redis of this test's own, so stopping it never touches the machine's shared one."""
-    port = _free_port()
-    process = subprocess.Popen(
-        [
-            "redis-server",
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.05)
-    yield process, f"redis://127.0.0.1:{port}/0"
-    process.send_signal(signal.SIGCONT)
-    process.terminate()
-    process.wait(timeout=10)
-
-
-def test_publishing_to_a_hung_broker_fails_fast(private_redis):
-    process, url = private_redis
-    process.send_signal(signal.SIGSTOP)
-    result = _publish_with_broker(url)
+def test_publishing_to_a_hung_broker_fails_fast():
+    with private_redis() as redis:
+        redis.pause()
+        result = _publish_with_broker(redis.url)
     outcome, seconds = result.stdout.split("\n")[-3:-1]
     assert outcome.startswith("failed"), result.stdout + result.stderr
     assert float(seconds) < 15
-
-
-def _test_database_url() -> str:
-    db = connection.settings_dict
-    return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 @pytest.fixture
@@ -161,7 +116,7 @@ def test_a_real_worker_runs_tasks_from_redis(on_postgres, shared_broker_url):
         env={
             **os.environ,
             "CELERY_BROKER_URL": shared_broker_url,
-            "DATABASE_URL": _test_database_url(),
+            "DATABASE_URL": test_database_url(),
             "CELERY_TASK_ALWAYS_EAGER": "false",
         },
     )

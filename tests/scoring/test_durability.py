@@ -1,0 +1,127 @@
+"""Durability with real processes: gunicorn, a Celery worker and beat on a private Redis.
+
+2xx means committed in PostgreSQL; a dead or hung broker slows nothing down and loses
+no recompute; concurrent identical posts store one row.
+"""
+
+import http.client
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from accounts.api_keys import api_key_create
+from scoring.models import AccountUsage, RecomputeRequest, UsagePing
+from tests.factories import AccountFactory, InstanceFactory, SubscriptionFactory
+from tests.processes import (
+    app_env,
+    celery_beat,
+    celery_worker,
+    free_port,
+    gunicorn,
+    private_redis,
+    running,
+)
+from tests.scoring.payloads import encoded, payload
+
+pytestmark = [pytest.mark.django_db(transaction=True)]
+
+
+def _post(port: int, key: str, body: bytes) -> tuple[int, float, dict]:
+    started = time.monotonic()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("POST", "/api/v1/pings", body=body,
+                 headers={"Authorization": f"Api-Key {key}", "Content-Type": "application/json"})
+    response = conn.getresponse()
+    data = json.loads(response.read() or b"{}")
+    conn.close()
+    return response.status, time.monotonic() - started, data
+
+
+def _wait_for(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.25)
+
+
+@pytest.fixture
+def book(on_postgres):
+    account = AccountFactory()
+    SubscriptionFactory(account=account, licensed_seats=100)
+    InstanceFactory(account=account, uuid="inst-0001")
+    _, key = api_key_create(name="collector", scopes=["ingest"])
+    return account, key
+
+
+def _billable(account) -> int | None:
+    usage = AccountUsage.objects.filter(account=account).first()
+    return usage.billable_users if usage else None
+
+
+def test_a_dead_then_hung_broker_keeps_ingestion_fast_and_loses_no_recompute(book, tmp_path):
+    account, key = book
+    port = free_port()
+    with private_redis() as redis:
+        env = app_env(redis.url, RECOMPUTE_SWEEP_SECONDS="1")
+        with (
+            running(gunicorn(port), env, port=port),
+            running(celery_worker(), env),
+            running(celery_beat(tmp_path), env),
+        ):
+            status, _, _ = _post(port, key, encoded(payload(license_billable_users=10)))
+            assert status == 202
+            _wait_for(lambda: _billable(account) == 10, 60, "the worker's first recompute")
+
+            redis.stop()
+            for day, billable in ((13, 20), (14, 30)):
+                body = encoded(payload(recorded_at=f"2026-11-{day + 8}T00:00:00Z",
+                                       license_billable_users=billable))
+                status, seconds, _ = _post(port, key, body)
+                assert status == 202
+                assert seconds < 2.5
+            assert RecomputeRequest.objects.filter(account=account).exists()
+
+            redis.start()
+            redis.pause()  # back, but hung: still fast, still nothing lost
+            status, seconds, _ = _post(
+                port, key, encoded(payload(recorded_at="2026-11-23T00:00:00Z",
+                                           license_billable_users=40))
+            )
+            assert status == 202
+            assert seconds < 2.5
+            redis.resume()
+            _wait_for(lambda: _billable(account) == 40, 60, "the sweep to recover the recompute")
+            _wait_for(lambda: not RecomputeRequest.objects.exists(), 30, "the marks to clear")
+    assert UsagePing.objects.count() == 4
+
+
+def test_fifty_concurrent_identical_posts_store_one_row(book):
+    _, key = book
+    port = free_port()
+    body = encoded(payload())
+    with private_redis() as redis, running(gunicorn(port, workers=4), app_env(redis.url), port=port):
+        with ThreadPoolExecutor(max_workers=50) as pool:
+            results = list(pool.map(lambda _: _post(port, key, body), range(50)))
+    statuses = sorted(status for status, _, _ in results)
+    assert statuses.count(202) == 1
+    assert statuses.count(200) == 49
+    assert len({data["id"] for _, _, data in results}) == 1
+    assert UsagePing.objects.count() == 1
+
+
+def test_an_unreachable_database_answers_503_with_retry_after(book):
+    _, key = book
+    port = free_port()
+    dead_db = f"postgres://postgres@127.0.0.1:{free_port()}/usagehub"
+    env = {**app_env("redis://127.0.0.1:1/0"), "DATABASE_URL": dead_db}
+    with running(gunicorn(port, workers=1), env, port=port):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.request("POST", "/api/v1/pings", body=encoded(payload()),
+                     headers={"Authorization": f"Api-Key {key}"})
+        response = conn.getresponse()
+        body = json.loads(response.read())
+    assert response.status == 503
+    assert response.getheader("Retry-After") == "30"
+    assert body["errors"][0]["code"] == "unavailable"
