@@ -21,6 +21,7 @@ from accounts.access import accounts_editable_by
 from accounts.models import Instance, Subscription, User
 from scoring.models import MetricDefinition, UsagePing
 from scoring.payload import DEFAULT_LIMITS, Limits, ValidPing, extract_metrics, validate_ping
+from scoring.ping_writer import pings_insert
 from scoring.recompute import recompute_mark
 from usagehub.errors import DomainError
 
@@ -109,7 +110,7 @@ def _store_chunk_once(
         None if actor is None else set(accounts_editable_by(actor).values_list("pk", flat=True))
     )
     results: list[IngestResult] = []
-    pending: dict[Identity, UsagePing] = {}
+    pending: dict[Identity, tuple[UsagePing, str]] = {}
     waiting: list[tuple[IngestResult, UsagePing]] = []  # results that need a new row's id
     for line, ping in pings:
         instance = instances.get(_instance_key(ping))
@@ -120,18 +121,19 @@ def _store_chunk_once(
             ping_id, content_hash = stored[ping.identity]
             results.append(_repeat(line, ping, ping_id, content_hash))
         elif ping.identity in pending:
-            row = pending[ping.identity]
+            row, _ = pending[ping.identity]
             results.append(result := _repeat(line, ping, None, row.content_hash))
             waiting.append((result, row))
         else:
-            pending[ping.identity] = row = _row(ping, instance, source, tracked)
+            row = _row(ping, instance, source, tracked)
+            pending[ping.identity] = (row, ping.text)
             results.append(result := IngestResult(line, "accepted"))
             waiting.append((result, row))
-    UsagePing.objects.bulk_create(pending.values())
+    pings_insert(list(pending.values()))
     for result, row in waiting:
         result.ping_id = row.pk
     recompute_mark(
-        account_ids={row.instance.account_id for row in pending.values() if row.instance}
+        account_ids={row.instance.account_id for row, _ in pending.values() if row.instance}
     )
     return results
 

@@ -13,6 +13,8 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from usagehub.errors import DomainError
 
 LICENSE_FIELDS = {
@@ -46,6 +48,7 @@ class ValidPing:
     recorded_at: dt.datetime
     content_hash: str
     payload: dict[str, Any]
+    text: str  # the JSON as received: valid, so it can be stored without re-serialising
     fields: dict[str, Any]  # version, edition, license fields... under model field names
 
     @property
@@ -71,9 +74,17 @@ def _reject_constant(name: str) -> None:
     raise DomainError(f"{name} is not a valid JSON number.")
 
 
-def _loads(raw: bytes, limits: Limits) -> Any:
+def _loads(raw: bytes, limits: Limits) -> tuple[str, Any]:
+    """orjson for speed; on any complaint, the standard library says precisely what is wrong."""
     if len(raw) > limits.max_bytes:
         raise DomainError(f"The payload is larger than {limits.max_bytes} bytes.", code="too_large")
+    try:
+        return raw.decode("utf-8"), orjson.loads(raw)
+    except (orjson.JSONDecodeError, UnicodeDecodeError):
+        return _loads_explained(raw, limits)
+
+
+def _loads_explained(raw: bytes, limits: Limits) -> tuple[str, Any]:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -81,17 +92,45 @@ def _loads(raw: bytes, limits: Limits) -> Any:
             f"The body is not UTF-8 text (byte {raw[exc.start]:#04x} at offset {exc.start})."
         ) from exc
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        payload = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
         raise DomainError(
             f"Malformed JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."
         ) from exc
     except RecursionError as exc:
         raise DomainError(f"The payload nests deeper than {limits.max_depth} levels.") from exc
+    _check_tree(payload, limits.max_depth)  # what orjson refused and json took: find it
+    return text, payload
 
 
-def _check_tree(root: dict[str, Any], max_depth: int) -> None:
-    """One iterative walk: depth limit, counts ≥ 0 (or -1 = failed), no NUL or lone surrogate."""
+def _is_clean(node: dict[str, Any] | list[Any], depth: int, max_depth: int) -> bool:
+    """The fast pass over every value, building no paths; ``_check_tree`` names a problem."""
+    if depth >= max_depth:
+        return False
+    values: Any = node
+    if type(node) is dict:
+        if any("\x00" in key for key in node):
+            return False
+        values = node.values()
+    for value in values:
+        kind = type(value)
+        if kind is int:
+            if value < 0 and value != FAILED:
+                return False
+        elif kind is str:
+            if "\x00" in value:
+                return False
+        elif kind is dict or kind is list:
+            if not _is_clean(value, depth + 1, max_depth):
+                return False
+        elif kind is float and not (math.isfinite(value) and (value >= 0 or value == FAILED)):
+            return False
+    return True
+
+
+def _check_tree(root: Any, max_depth: int) -> None:
+    """The slow walk with paths: depth limit, counts ≥ 0 (or -1 = failed), no NUL or lone
+    surrogate. Raises DomainError naming the first problem's field path."""
     stack: list[tuple[Any, str, int]] = [(root, "", 0)]
     while stack:
         node, path, depth = stack.pop()
@@ -194,8 +233,11 @@ def _known_fields(payload: dict[str, Any]) -> dict[str, Any]:
 
 def canonical_hash(payload: dict[str, Any]) -> str:
     """Hash of the content, not of its spelling: key order and whitespace do not matter."""
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()
+    try:
+        canonical = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # an integer beyond 64 bits, parsed by the standard library
+        canonical = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(canonical).hexdigest()
 
 
 DEFAULT_LIMITS = Limits()
@@ -203,10 +245,11 @@ DEFAULT_LIMITS = Limits()
 
 def validate_ping(raw: bytes, *, now: dt.datetime, limits: Limits = DEFAULT_LIMITS) -> ValidPing:
     """Parse and check one payload; raises DomainError (400 or 413) naming the problem."""
-    payload = _loads(raw, limits)
+    text, payload = _loads(raw, limits)
     if not isinstance(payload, dict):
         raise DomainError("The payload must be a JSON object.")
-    _check_tree(payload, limits.max_depth)
+    if not _is_clean(payload, 0, limits.max_depth):
+        _check_tree(payload, limits.max_depth)
     uuid, namespace = _identity(payload)
     return ValidPing(
         instance_uuid=uuid,
@@ -214,6 +257,7 @@ def validate_ping(raw: bytes, *, now: dt.datetime, limits: Limits = DEFAULT_LIMI
         recorded_at=_recorded_at(payload, now, limits),
         content_hash=canonical_hash(payload),
         payload=payload,
+        text=text,
         fields=_known_fields(payload),
     )
 

@@ -10,12 +10,44 @@ import datetime as dt
 import random
 from typing import Any
 
-STAGES = ["configure", "create", "manage", "monitor", "package", "plan", "release", "secure",
-          "verify"]
-HLL_CATEGORIES = ["analytics", "ci_templates", "code_review", "ide_edit", "incident_management",
-                  "issues_edit", "pipeline_authoring", "quickactions", "search", "source_code"]
-FILLER_WORDS = ["projects", "merge_requests", "pipelines", "issues", "deployments", "packages",
-                "environments", "runners", "jobs", "notes", "epics", "snippets", "clusters"]
+STAGES = [
+    "configure",
+    "create",
+    "manage",
+    "monitor",
+    "package",
+    "plan",
+    "release",
+    "secure",
+    "verify",
+]
+HLL_CATEGORIES = [
+    "analytics",
+    "ci_templates",
+    "code_review",
+    "ide_edit",
+    "incident_management",
+    "issues_edit",
+    "pipeline_authoring",
+    "quickactions",
+    "search",
+    "source_code",
+]
+FILLER_WORDS = [
+    "projects",
+    "merge_requests",
+    "pipelines",
+    "issues",
+    "deployments",
+    "packages",
+    "environments",
+    "runners",
+    "jobs",
+    "notes",
+    "epics",
+    "snippets",
+    "clusters",
+]
 
 
 def synthetic_payload(
@@ -30,7 +62,7 @@ def synthetic_payload(
     seed: int = 0,
 ) -> dict[str, Any]:
     """One payload; ``usage`` sets chosen metrics (dotted key paths) to exact values."""
-    rng = random.Random(f"{uuid}:{seed}")
+    rng = random.Random(f"{uuid}:{seed}")  # noqa: S311 — demo data, not secrets
     payload: dict[str, Any] = {
         "uuid": uuid,
         "hostname": f"gitlab-{uuid[:8]}.example.com",

@@ -91,6 +91,6 @@ def api():
         ):
             if key:
                 extra["HTTP_AUTHORIZATION"] = f"Api-Key {key}"
-            return self.generic("POST", path, body, content_type=content_type, **extra)
+            return self.generic("POST", path, body, content_type=content_type, **extra)  # type: ignore[arg-type]
 
     return KeyClient()

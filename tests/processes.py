@@ -36,7 +36,7 @@ def wait_for_port(port: int, timeout: float = 20) -> None:
     raise TimeoutError(f"nothing listens on port {port}")
 
 
-def test_database_url() -> str:
+def database_url_of_tests() -> str:
     """The pytest-django test database, for processes started by a transactional test."""
     db = connection.settings_dict
     return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
@@ -95,7 +95,7 @@ def private_redis() -> Iterator[PrivateRedis]:
 def app_env(broker_url: str, **extra: str) -> dict[str, str]:
     return {
         **os.environ,
-        "DATABASE_URL": test_database_url(),
+        "DATABASE_URL": database_url_of_tests(),
         "CELERY_BROKER_URL": broker_url,
         "CELERY_TASK_ALWAYS_EAGER": "false",
         **extra,

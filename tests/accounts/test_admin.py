@@ -8,6 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from accounts.api_keys import api_key_create
 from accounts.models import (
     AccountUseCase,
     Activity,
@@ -35,6 +36,7 @@ def _book(size: int) -> None:
     personas = list(Persona.objects.all()[:2])
     for _ in range(size):
         account = AccountFactory.create(owner=UserFactory.create())
+        api_key_create(name="sync", scopes=["read"], user=account.owner)
         subscription = SubscriptionFactory.create(account=account)
         InstanceFactory.create(account=account, subscription=subscription)
         objective = ObjectiveFactory.create(account=account, owner=account.owner)
@@ -106,3 +108,32 @@ def test_staff_outsider_sees_no_other_teams_accounts_in_admin(client, outsider, 
     assert b"Acme Bank" not in response.content
     change = reverse("admin:accounts_account_change", args=[account.pk])
     assert client.get(change).status_code in (302, 404)
+
+
+def test_an_api_key_created_in_the_admin_is_shown_once_and_stored_hashed(client, admin_user):
+    from accounts.api_keys import api_key_check
+    from accounts.models import ApiKey
+
+    client.force_login(admin_user)
+    response = client.post(
+        reverse("admin:accounts_apikey_add"),
+        {"name": "CRM sync", "scopes": ["read", "write"], "user": ""},
+        follow=True,
+    )
+    shown = next(str(m) for m in response.context["messages"]).rsplit(" ", 1)[-1]
+    key = ApiKey.objects.get()
+    assert key.scopes == ["read", "write"]
+    assert shown not in key.key_hash
+    assert api_key_check(shown) == key
+
+
+def test_revoking_a_key_in_the_admin_stops_it(client, admin_user):
+    from accounts.api_keys import api_key_check
+
+    key, raw = api_key_create(name="old", scopes=["ingest"])
+    client.force_login(admin_user)
+    client.post(
+        reverse("admin:accounts_apikey_changelist"),
+        {"action": "revoke", "_selected_action": [key.pk]},
+    )
+    assert api_key_check(raw) is None

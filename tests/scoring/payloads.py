@@ -7,7 +7,7 @@ from typing import Any
 RECORDED_AT = dt.datetime(2026, 11, 20, 7, 43, 54, tzinfo=dt.UTC)
 
 
-def payload(uuid: str = "inst-0001", **fields: Any) -> dict[str, Any]:
+def payload(uuid: Any = "inst-0001", **fields: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "uuid": uuid,
         "recorded_at": RECORDED_AT.isoformat(),

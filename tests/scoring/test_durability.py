@@ -31,8 +31,12 @@ pytestmark = [pytest.mark.django_db(transaction=True)]
 def _post(port: int, key: str, body: bytes) -> tuple[int, float, dict]:
     started = time.monotonic()
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    conn.request("POST", "/api/v1/pings", body=body,
-                 headers={"Authorization": f"Api-Key {key}", "Content-Type": "application/json"})
+    conn.request(
+        "POST",
+        "/api/v1/pings",
+        body=body,
+        headers={"Authorization": f"Api-Key {key}", "Content-Type": "application/json"},
+    )
     response = conn.getresponse()
     data = json.loads(response.read() or b"{}")
     conn.close()
@@ -76,8 +80,11 @@ def test_a_dead_then_hung_broker_keeps_ingestion_fast_and_loses_no_recompute(boo
 
             redis.stop()
             for day, billable in ((13, 20), (14, 30)):
-                body = encoded(payload(recorded_at=f"2026-11-{day + 8}T00:00:00Z",
-                                       license_billable_users=billable))
+                body = encoded(
+                    payload(
+                        recorded_at=f"2026-11-{day + 8}T00:00:00Z", license_billable_users=billable
+                    )
+                )
                 status, seconds, _ = _post(port, key, body)
                 assert status == 202
                 assert seconds < 2.5
@@ -86,8 +93,9 @@ def test_a_dead_then_hung_broker_keeps_ingestion_fast_and_loses_no_recompute(boo
             redis.start()
             redis.pause()  # back, but hung: still fast, still nothing lost
             status, seconds, _ = _post(
-                port, key, encoded(payload(recorded_at="2026-11-23T00:00:00Z",
-                                           license_billable_users=40))
+                port,
+                key,
+                encoded(payload(recorded_at="2026-11-23T00:00:00Z", license_billable_users=40)),
             )
             assert status == 202
             assert seconds < 2.5
@@ -101,9 +109,12 @@ def test_fifty_concurrent_identical_posts_store_one_row(book):
     _, key = book
     port = free_port()
     body = encoded(payload())
-    with private_redis() as redis, running(gunicorn(port, workers=4), app_env(redis.url), port=port):
-        with ThreadPoolExecutor(max_workers=50) as pool:
-            results = list(pool.map(lambda _: _post(port, key, body), range(50)))
+    with (
+        private_redis() as redis,
+        running(gunicorn(port, workers=4), app_env(redis.url), port=port),
+        ThreadPoolExecutor(max_workers=50) as pool,
+    ):
+        results = list(pool.map(lambda _: _post(port, key, body), range(50)))
     statuses = sorted(status for status, _, _ in results)
     assert statuses.count(202) == 1
     assert statuses.count(200) == 49
@@ -118,8 +129,12 @@ def test_an_unreachable_database_answers_503_with_retry_after(book):
     env = {**app_env("redis://127.0.0.1:1/0"), "DATABASE_URL": dead_db}
     with running(gunicorn(port, workers=1), env, port=port):
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        conn.request("POST", "/api/v1/pings", body=encoded(payload()),
-                     headers={"Authorization": f"Api-Key {key}"})
+        conn.request(
+            "POST",
+            "/api/v1/pings",
+            body=encoded(payload()),
+            headers={"Authorization": f"Api-Key {key}"},
+        )
         response = conn.getresponse()
         body = json.loads(response.read())
     assert response.status == 503

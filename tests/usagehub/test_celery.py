@@ -16,7 +16,7 @@ from django.contrib.sessions.models import Session
 from django.utils import timezone
 
 from accounts.tasks import sessions_purge_expired
-from tests.processes import free_port, private_redis, test_database_url
+from tests.processes import database_url_of_tests, free_port, private_redis
 from usagehub.celery import app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -116,7 +116,7 @@ def test_a_real_worker_runs_tasks_from_redis(on_postgres, shared_broker_url):
         env={
             **os.environ,
             "CELERY_BROKER_URL": shared_broker_url,
-            "DATABASE_URL": test_database_url(),
+            "DATABASE_URL": database_url_of_tests(),
             "CELERY_TASK_ALWAYS_EAGER": "false",
         },
     )

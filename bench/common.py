@@ -1,0 +1,68 @@
+"""Shared pieces of the benchmarks: a scratch PostgreSQL database, payload files, timing."""
+
+import datetime as dt
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parents[1]
+ADMIN_URL = os.environ.get("BENCH_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+BENCH_DB = "usagehub_bench"
+BENCH_URL = ADMIN_URL.rsplit("/", 1)[0] + f"/{BENCH_DB}"
+
+
+def fresh_database() -> str:
+    """Drop and recreate the scratch database, migrate it, return its URL."""
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {BENCH_DB}")
+    manage("migrate", "--no-input", "-v0")
+    return BENCH_URL
+
+
+def manage(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env or bench_env(),
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+
+
+def bench_env(**extra: str) -> dict[str, str]:
+    return {**os.environ, "DATABASE_URL": BENCH_URL, "DJANGO_DEBUG": "true", **extra}
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+@contextmanager
+def timed() -> Iterator[list[float]]:
+    box: list[float] = []
+    started = time.perf_counter()
+    yield box
+    box.append(time.perf_counter() - started)
+
+
+def recorded(week: int) -> str:
+    return (dt.datetime(2026, 11, 23, tzinfo=dt.UTC) - dt.timedelta(weeks=week)).isoformat()
+
+
+def dumps(payload: dict) -> bytes:
+    return json.dumps(payload, separators=(",", ":")).encode()

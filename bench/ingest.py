@@ -1,0 +1,177 @@
+"""Ingestion benchmark (issue 3): COPY baseline vs ingest_pings vs POST /api/v1/pings.
+
+Run with ``make bench`` (PostgreSQL on 127.0.0.1:5432 and redis-server on PATH). It
+uses a scratch database ``usagehub_bench`` and a private Redis, and prints one table.
+"""
+
+import datetime as dt
+import http.client
+import os
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import django
+import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.common import BENCH_URL, bench_env, dumps, fresh_database, percentile, recorded
+
+INSTANCES = int(os.environ.get("BENCH_INSTANCES", "500"))
+WEEKS = int(os.environ.get("BENCH_WEEKS", "4"))
+HTTP_CLIENTS = 8
+
+
+def generate(path: Path, weeks: range) -> list[bytes]:
+    from scoring.synthetic import synthetic_payload
+
+    lines = [
+        dumps(
+            synthetic_payload(
+                uuid=f"bench-{i:05d}",
+                recorded_at=dt.datetime.fromisoformat(recorded(week)),
+                billable_users=100 + i % 400,
+                licensed_seats=500,
+                seed=week,
+            )
+        )
+        for week in weeks
+        for i in range(INSTANCES)
+    ]
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    return lines
+
+
+def copy_baseline(lines: list[bytes]) -> float:
+    with psycopg.connect(BENCH_URL) as conn:
+        conn.execute("DROP TABLE IF EXISTS bench_copy")
+        conn.execute("CREATE TABLE bench_copy (id bigserial primary key, payload jsonb)")
+        conn.commit()
+        started = time.perf_counter()
+        with conn.cursor() as cur, cur.copy("COPY bench_copy (payload) FROM STDIN") as copy:
+            for line in lines:
+                copy.write_row((line.decode(),))
+        conn.commit()
+        return time.perf_counter() - started
+
+
+def map_instances() -> None:
+    """Give every bench instance an account, so ingestion marks accounts as it would live."""
+    from accounts.models import Account, Instance
+
+    accounts = Account.objects.bulk_create(
+        Account(name=f"Bench {i}", crm_id=f"BENCH{i:05d}") for i in range(INSTANCES)
+    )
+    Instance.objects.bulk_create(
+        Instance(account=a, uuid=f"bench-{i:05d}", instance_type="production")
+        for i, a in enumerate(accounts)
+    )
+
+
+def cli(path: Path, broker: str) -> tuple[float, int]:
+    started = time.perf_counter()
+    pid = os.spawnve(
+        os.P_NOWAIT,
+        sys.executable,
+        [sys.executable, "manage.py", "ingest_pings", str(path)],
+        bench_env(CELERY_BROKER_URL=broker),
+    )
+    _, status, usage = os.wait4(pid, 0)
+    assert status == 0, "ingest_pings failed"
+    return time.perf_counter() - started, usage.ru_maxrss
+
+
+def http_post(lines: list[bytes], key: str, broker: str) -> tuple[float, list[float]]:
+    from tests.processes import free_port, running
+
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "usagehub.wsgi",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        "2",
+        "--log-level",
+        "warning",
+    ]
+    latencies: list[float] = []
+
+    def post_all(chunk: list[bytes]) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        for body in chunk:
+            started = time.perf_counter()
+            conn.request(
+                "POST",
+                "/api/v1/pings",
+                body=body,
+                headers={"Authorization": f"Api-Key {key}", "Content-Type": "application/json"},
+            )
+            response = conn.getresponse()
+            response.read()
+            assert response.status == 202, response.status
+            latencies.append(time.perf_counter() - started)
+        conn.close()
+
+    with running(command, bench_env(CELERY_BROKER_URL=broker), port=port):
+        chunks = [lines[i::HTTP_CLIENTS] for i in range(HTTP_CLIENTS)]
+        started = time.perf_counter()
+        with ThreadPoolExecutor(HTTP_CLIENTS) as pool:
+            list(pool.map(post_all, chunks))
+        return time.perf_counter() - started, latencies
+
+
+def validation_ms(lines: list[bytes]) -> float:
+    from scoring.payload import validate_ping
+
+    now = dt.datetime.now(dt.UTC)
+    started = time.perf_counter()
+    for line in lines:
+        validate_ping(line, now=now)
+    return (time.perf_counter() - started) / len(lines) * 1000
+
+
+def main() -> None:
+    from tests.processes import private_redis
+
+    fresh_database()
+    os.environ.update(DATABASE_URL=BENCH_URL, DJANGO_SETTINGS_MODULE="usagehub.settings")
+    django.setup()
+    from accounts.api_keys import api_key_create
+
+    map_instances()
+    _, key = api_key_create(name="bench", scopes=["ingest"])
+    with tempfile.TemporaryDirectory() as tmp, private_redis() as redis:
+        cli_lines = generate(Path(tmp) / "cli.ndjson", range(WEEKS))
+        http_lines = generate(Path(tmp) / "http.ndjson", range(WEEKS, 2 * WEEKS))
+        size = sum(map(len, cli_lines)) / len(cli_lines)
+        copy_seconds = copy_baseline(cli_lines)
+        cli_seconds, cli_rss = cli(Path(tmp) / "cli.ndjson", redis.url)
+        http_seconds, latencies = http_post(http_lines, key, redis.url)
+        per_ping = validation_ms(cli_lines[:500])
+    n = len(cli_lines)
+    copy_rate = n / copy_seconds
+    print(
+        f"ingestion benchmark: {n} pings of ~{size / 1024:.0f} KiB "
+        f"({INSTANCES} instances x {WEEKS} weeks), PostgreSQL, private Redis"
+    )
+    print(f"{'path':<34}{'pings/s':>10}{'ratio':>8}{'p50 ms':>9}{'p99 ms':>9}{'peak RSS':>11}")
+    print(f"{'(a) COPY as JSONB (baseline)':<34}{copy_rate:>10.0f}{1:>8.2f}")
+    print(
+        f"{'(b) ingest_pings NDJSON':<34}{n / cli_seconds:>10.0f}"
+        f"{n / cli_seconds / copy_rate:>8.2f}{'':>18}{cli_rss / 1024:>9.0f} MB"
+    )
+    print(
+        f"{'(c) POST /api/v1/pings, gunicorn x2':<34}{len(http_lines) / http_seconds:>10.0f}"
+        f"{len(http_lines) / http_seconds / copy_rate:>8.2f}"
+        f"{percentile(latencies, 0.5) * 1000:>9.1f}{percentile(latencies, 0.99) * 1000:>9.1f}"
+    )
+    print(f"validation: {per_ping:.2f} ms per payload")
+
+
+if __name__ == "__main__":
+    main()
