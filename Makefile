@@ -37,3 +37,4 @@ clean:
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/layout.py

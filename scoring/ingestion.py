@@ -9,6 +9,7 @@ the sweep enqueues them later, so no recompute is lost.
 import datetime as dt
 import logging
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Literal
@@ -29,6 +30,7 @@ logger = logging.getLogger(__name__)
 
 Status = Literal["accepted", "duplicate", "conflict", "rejected"]
 Identity = tuple[str | None, str | None, dt.datetime]
+Line = tuple[int, bytes | DomainError]
 CHUNK_SIZE = 200
 
 
@@ -55,10 +57,14 @@ class _Chunk:
     pings: list[tuple[int, ValidPing]] = field(default_factory=list)
     results: list[IngestResult] = field(default_factory=list)
 
+    @property
+    def size(self) -> int:
+        return len(self.pings) + len(self.results)
+
 
 def pings_ingest(
     *,
-    lines: Iterable[tuple[int, bytes | DomainError]],
+    lines: Iterable[Line],
     source: str,
     actor: User | None = None,
     limits: Limits = DEFAULT_LIMITS,
@@ -68,20 +74,46 @@ def pings_ingest(
     ``actor`` is the user an API key acts for; None means a service key that may
     ingest for any instance. A user may only ingest for accounts they can edit.
     """
+    chunks = _prefetched(_validated(batch, limits) for batch in _batches(lines))
+    for chunk in chunks:
+        stored = _store_chunk(chunk.pings, source=source, actor=actor) if chunk.pings else []
+        yield from sorted(chunk.results + stored, key=lambda result: result.line)
+
+
+def _batches(lines: Iterable[Line]) -> Iterator[list[Line]]:
     iterator = iter(lines)
     while batch := list(islice(iterator, CHUNK_SIZE)):
-        chunk = _Chunk()
-        now = timezone.now()
-        for line, raw in batch:
-            try:
-                if isinstance(raw, DomainError):
-                    raise raw
-                chunk.pings.append((line, validate_ping(raw, now=now, limits=limits)))
-            except DomainError as error:
-                chunk.results.append(IngestResult(line, "rejected", error=error))
-        if chunk.pings:
-            chunk.results.extend(_store_chunk(chunk.pings, source=source, actor=actor))
-        yield from sorted(chunk.results, key=lambda result: result.line)
+        yield batch
+
+
+def _validated(batch: list[Line], limits: Limits) -> _Chunk:
+    chunk = _Chunk()
+    now = timezone.now()
+    for line, raw in batch:
+        try:
+            if isinstance(raw, DomainError):
+                raise raw
+            chunk.pings.append((line, validate_ping(raw, now=now, limits=limits)))
+        except DomainError as error:
+            chunk.results.append(IngestResult(line, "rejected", error=error))
+    return chunk
+
+
+def _prefetched(chunks: Iterator[_Chunk]) -> Iterator[_Chunk]:
+    """Read and validate the next chunk on a helper thread while the caller stores this one,
+    so Python and PostgreSQL work at the same time instead of taking turns. The helper
+    never touches the database; a lone short chunk (one API ping) needs no helper."""
+    current = next(chunks, None)
+    if current is None:
+        return
+    if current.size < CHUNK_SIZE:
+        yield current
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ping-validate") as helper:
+        while current is not None:
+            upcoming = helper.submit(next, chunks, None)
+            yield current
+            current = upcoming.result()
 
 
 def _store_chunk(

@@ -70,3 +70,21 @@ def test_a_truncated_gzip_file_keeps_what_was_read_and_says_so(tmp_path):
         call_command("ingest_pings", str(path), stdout=out)
     assert "REJECTED" in out.getvalue()
     assert UsagePing.objects.count() >= 1
+
+
+def test_a_file_larger_than_one_chunk_keeps_line_order_and_catches_repeats(tmp_path):
+    from scoring.ingestion import CHUNK_SIZE
+
+    count = CHUNK_SIZE * 2 + 50
+    lines = [encoded(payload(uuid=f"u{i}")) for i in range(count)]
+    lines[CHUNK_SIZE + 3] = lines[2]  # a repeat one chunk later: a duplicate
+    lines[CHUNK_SIZE * 2 + 1] = b"{bad"
+    path = tmp_path / "big.ndjson"
+    path.write_bytes(b"\n".join(lines))
+    out = io.StringIO()
+    with pytest.raises(CommandError):
+        call_command("ingest_pings", str(path), stdout=out)
+    summary, first_reason = out.getvalue().splitlines()[:2]
+    assert summary == f"{count - 2} accepted, 1 duplicate, 0 conflict, 1 rejected"
+    assert first_reason.startswith(f"REJECTED {path}:{CHUNK_SIZE * 2 + 2}:")
+    assert UsagePing.objects.count() == count - 2
