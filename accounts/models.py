@@ -252,6 +252,13 @@ class AccountUseCase(models.Model):
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="use_cases")
     use_case = models.ForeignKey(UseCase, on_delete=models.CASCADE, related_name="accounts")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.NOT_STARTED)
+    computed_status = models.CharField(
+        max_length=20,
+        choices=Status.choices,
+        blank=True,
+        help_text="What the use case's colour says; status follows it unless overridden.",
+    )
+    override_status = models.CharField(max_length=20, choices=Status.choices, blank=True)
     reason = models.TextField("reason when not adopted", blank=True)
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -262,6 +269,10 @@ class AccountUseCase(models.Model):
         ordering = ["account", "use_case__position"]
         constraints = [
             models.UniqueConstraint(fields=["account", "use_case"], name="account_use_case_unique"),
+            models.CheckConstraint(
+                condition=Q(override_status="") | ~Q(reason=""),
+                name="account_use_case_override_has_reason",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -45,6 +45,18 @@ def recompute_mark(*, account_ids: Iterable[int]) -> None:
     transaction.on_commit(lambda: recompute_enqueue(account_ids=ids))
 
 
+def recompute_mark_all(*, account_ids: list[int]) -> None:
+    """Mark accounts without enqueueing them one by one (a bulk recompute follows); the
+    marks make sure nothing is lost if that bulk run dies."""
+    now = timezone.now()
+    RecomputeRequest.objects.bulk_create(
+        [RecomputeRequest(account_id=pk, requested_at=now, enqueued_at=now) for pk in account_ids],
+        update_conflicts=True,
+        unique_fields=["account"],
+        update_fields=["requested_at", "enqueued_at"],
+    )
+
+
 def recompute_enqueue(*, account_ids: Iterable[int] | None = None) -> int:
     """Publish a recompute for each marked account not enqueued lately; returns how many.
 
@@ -78,15 +90,3 @@ def _broker_down(left: int, exc: Exception) -> None:
     global _broker_down_until
     _broker_down_until = time.monotonic() + BROKER_BACKOFF_SECONDS
     logger.warning("broker unavailable, %d recomputes left to the sweep: %s", left, exc)
-
-
-def recompute_done(*, account_id: int, seen_requested_at: dt.datetime | None) -> bool:
-    """Clear the mark unless newer data arrived meanwhile; True when it was cleared."""
-    if seen_requested_at is None:
-        return True
-    deleted, _ = RecomputeRequest.objects.filter(
-        account_id=account_id, requested_at__lte=seen_requested_at
-    ).delete()
-    if not deleted:
-        RecomputeRequest.objects.filter(account_id=account_id).update(enqueued_at=None)
-    return bool(deleted)

@@ -3,9 +3,10 @@
 from celery import shared_task
 from django.db import OperationalError
 
-from scoring.recompute import recompute_enqueue
+from accounts.models import Account
+from scoring.health import accounts_recompute
+from scoring.recompute import recompute_enqueue, recompute_mark_all
 from scoring.tracking import metric_values_backfill
-from scoring.usage import account_usage_refresh
 
 
 @shared_task(
@@ -17,8 +18,27 @@ from scoring.usage import account_usage_refresh
     max_retries=5,
 )
 def account_recompute(account_id: int) -> None:
-    """Refresh one account. Idempotent, so a redelivery after a worker death is safe."""
-    account_usage_refresh(account_id=account_id)
+    """Refresh one account's usage and score. Idempotent: a redelivery after a worker
+    death recomputes the same inputs into the same snapshot row."""
+    if Account.objects.filter(pk=account_id).exists():
+        accounts_recompute(account_ids=[account_id])
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def accounts_recompute_batch(account_ids: list[int]) -> int:
+    return accounts_recompute(account_ids=account_ids)
+
+
+@shared_task
+def accounts_recompute_all() -> int:
+    """After a scorecard is published or a use case edited, and nightly: every account,
+    in batches spread over the workers. Returns the number of batches queued."""
+    ids = list(Account.objects.order_by("pk").values_list("pk", flat=True))
+    recompute_mark_all(account_ids=ids)
+    batches = [ids[i : i + 200] for i in range(0, len(ids), 200)]
+    for batch in batches:
+        accounts_recompute_batch.delay(batch)
+    return len(batches)
 
 
 @shared_task

@@ -94,3 +94,24 @@ def api():
             return self.generic("POST", path, body, content_type=content_type, **extra)  # type: ignore[arg-type]
 
     return KeyClient()
+
+
+SEED_MIGRATIONS = [
+    "accounts.migrations.0002_seed_use_cases_and_personas",
+    "scoring.migrations.0002_seed_rubric_metrics",
+    "scoring.migrations.0004_seed_default_scorecard",
+]
+
+
+@pytest.fixture(autouse=True)
+def _seeded_defaults(request):
+    """Transactional tests flush tables, data migrations' defaults included: re-seed them."""
+    marker = request.node.get_closest_marker("django_db")
+    if not (marker and marker.kwargs.get("transaction")):
+        return
+    import importlib
+
+    from django.apps import apps
+
+    for name in SEED_MIGRATIONS:
+        importlib.import_module(name).seed(apps, None)

@@ -183,6 +183,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "scoring.tasks.recompute_sweep",
         "schedule": env.float("RECOMPUTE_SWEEP_SECONDS", default=60.0),
     },
+    "nightly-snapshot": {
+        "task": "scoring.tasks.accounts_recompute_all",
+        "schedule": crontab(minute=30, hour=2),
+    },
     "purge-expired-sessions": {
         "task": "accounts.tasks.sessions_purge_expired",
         "schedule": crontab(minute=17, hour=3),
@@ -196,6 +200,7 @@ EMAIL_BACKEND = env.str(
     else "django.core.mail.backends.smtp.EmailBackend",
 )
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="usagehub@localhost")
+ALERT_EMAILS = env.bool("ALERT_EMAILS", default=False)
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,172 @@
+"""Metric-driven checklist items, use-case statuses and objective progress from a score."""
+
+from collections.abc import Sequence
+from typing import Any
+
+from accounts.models import (
+    Account,
+    AccountUseCase,
+    ChecklistItem,
+    ChecklistProgress,
+    Comparison,
+    Objective,
+    UseCase,
+)
+from scoring import engine
+from scoring.models import MetricDefinition
+from scoring.tracking import metric_tracking_set
+
+STATUS_OF_COLOUR = {
+    engine.GREEN: AccountUseCase.Status.ADOPTED,
+    engine.YELLOW: AccountUseCase.Status.IN_PROGRESS,
+    engine.RED: AccountUseCase.Status.IN_PROGRESS,
+}
+
+
+def holds(value: float | None, comparison: str, target: float) -> bool:
+    if value is None:
+        return False
+    return {
+        Comparison.GTE: value >= target,
+        Comparison.GT: value > target,
+        Comparison.LTE: value <= target,
+        Comparison.LT: value < target,
+        Comparison.EQ: value == target,
+    }[Comparison(comparison)]
+
+
+def checklists_apply(
+    *,
+    accounts: Sequence[Account],
+    results: dict[int, engine.Result],
+    inputs: dict[int, engine.Inputs],
+) -> None:
+    """Tick or untick metric items, and let each use case's status follow its colour
+    unless a CSM overrode it (the override and its reason stay visible)."""
+    use_cases = list(UseCase.objects.filter(is_active=True))
+    items = list(
+        ChecklistItem.objects.filter(kind=ChecklistItem.Kind.METRIC, use_case__is_active=True)
+    )
+    _track([item.metric_key_path for item in items])
+    links = {
+        (a.account_id, a.use_case_id): a
+        for a in AccountUseCase.objects.filter(account__in=accounts)
+    }
+    missing = [
+        AccountUseCase(account=account, use_case=uc)
+        for account in accounts
+        for uc in use_cases
+        if (account.pk, uc.pk) not in links
+    ]
+    for link in AccountUseCase.objects.bulk_create(missing):
+        links[(link.account_id, link.use_case_id)] = link
+    _statuses(accounts, use_cases, results, links)
+    _ticks(accounts, items, inputs, links)
+
+
+def _statuses(
+    accounts: Sequence[Account],
+    use_cases: list[UseCase],
+    results: dict[int, engine.Result],
+    links: dict[Any, AccountUseCase],
+) -> None:
+    changed = []
+    for account in accounts:
+        lines = {line.key: line for line in results[account.pk].lines if line.kind == "use_case"}
+        for uc in use_cases:
+            link, line = links[(account.pk, uc.pk)], lines.get(uc.key)
+            computed = _status_of(line)
+            status = link.override_status or computed
+            if (link.computed_status, link.status) != (computed, status):
+                link.computed_status, link.status = computed, status
+                changed.append(link)
+    AccountUseCase.objects.bulk_update(changed, ["computed_status", "status", "updated_at"])
+
+
+def _status_of(line: engine.Line | None) -> str:
+    if line is None:
+        return AccountUseCase.Status.NOT_STARTED
+    if line.freshness == "not_applicable":
+        return AccountUseCase.Status.NOT_APPLICABLE
+    return STATUS_OF_COLOUR.get(line.colour or "", AccountUseCase.Status.NOT_STARTED)
+
+
+def _ticks(
+    accounts: Sequence[Account],
+    items: list[ChecklistItem],
+    inputs: dict[int, engine.Inputs],
+    links: dict[Any, AccountUseCase],
+) -> None:
+    progress = {
+        (p.account_use_case_id, p.item_id): p
+        for p in ChecklistProgress.objects.filter(
+            account_use_case__in=list(links.values()), item__in=items
+        )
+    }
+    new, changed = [], []
+    for account in accounts:
+        metrics = inputs[account.pk].metrics
+        for item in items:
+            link = links.get((account.pk, item.use_case_id))
+            if link is None or item.target_value is None:
+                continue
+            done = holds(metrics.get(item.metric_key_path), item.comparison, item.target_value)
+            row = progress.get((link.pk, item.pk))
+            if row is None:
+                if done:
+                    new.append(ChecklistProgress(account_use_case=link, item=item, done=True))
+            elif row.done != done:
+                row.done, row.changed_by = done, None
+                changed.append(row)
+    ChecklistProgress.objects.bulk_create(new)
+    ChecklistProgress.objects.bulk_update(changed, ["done", "changed_by", "changed_at"])
+
+
+def objectives_progress(
+    objectives: Sequence[Objective], metrics: dict[str, float]
+) -> list[dict[str, Any]]:
+    """Progress of objectives whose success criterion is a metric, from the latest values."""
+    rows = []
+    for objective in objectives:
+        if not objective.metric_key_path or objective.target_value is None:
+            continue
+        value = metrics.get(objective.metric_key_path)
+        target = objective.target_value
+        if value is None:
+            share = None
+        elif objective.comparison in (Comparison.LT, Comparison.LTE):
+            share = (
+                1.0
+                if holds(value, objective.comparison, target)
+                else min(1.0, target / value if value else 0.0)
+            )
+        else:
+            share = min(1.0, value / target) if target else 1.0
+        rows.append(
+            {
+                "id": objective.pk,
+                "key_path": objective.metric_key_path,
+                "value": value,
+                "target": target,
+                "comparison": objective.comparison,
+                "progress": share,
+                "met": holds(value, objective.comparison, target),
+            }
+        )
+    return rows
+
+
+def _track(key_paths: list[str]) -> None:
+    """Metrics that checklists or objectives rely on are extracted from every ping."""
+    wanted = set(filter(None, key_paths))
+    known = set(
+        MetricDefinition.objects.filter(key_path__in=wanted, is_tracked=True).values_list(
+            "key_path", flat=True
+        )
+    )
+    missing = wanted - known
+    defined = set(
+        MetricDefinition.objects.filter(key_path__in=missing).values_list("key_path", flat=True)
+    )
+    if defined:
+        metric_tracking_set(key_paths=defined, tracked=True)

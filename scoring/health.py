@@ -1,0 +1,522 @@
+"""Recompute accounts in batches: load inputs in a fixed number of queries, score with the
+pure engine, write usage, snapshots (the ledger), checklists, statuses and alerts.
+
+A batch of 1 (the Celery task after a ping) and a batch of 500 (publishing a scorecard,
+the nightly run, the benchmark) run the same code, so queries per account stay constant.
+"""
+
+import datetime as dt
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import asdict
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Count, Max, Q, Sum
+from django.utils import timezone
+
+from accounts.models import Account, Activity, Instance, Objective, Subscription
+from scoring import engine
+from scoring.alerts import alerts_apply
+from scoring.checklists import checklists_apply, objectives_progress
+from scoring.milestones import milestones_compute
+from scoring.models import AccountUsage, RecomputeRequest, Scorecard, ScoreSnapshot, UsagePing
+from scoring.recompute import recompute_enqueue
+from scoring.scorecards import card_spec
+
+BATCH_SIZE = 500
+
+
+def accounts_recompute(
+    *, account_ids: Sequence[int], as_of: dt.date | None = None, scorecard: Scorecard | None = None
+) -> int:
+    """Recompute ``account_ids`` (in batches); returns how many snapshots changed."""
+    scorecard = scorecard or Scorecard.objects.get(status=Scorecard.Status.PUBLISHED)
+    card = card_spec(scorecard)  # there is always one: seeded, and publishing replaces it
+    changed = 0
+    ids = sorted(set(account_ids))
+    for start in range(0, len(ids), BATCH_SIZE):
+        changed += _recompute_batch(ids[start : start + BATCH_SIZE], as_of, scorecard, card)
+    return changed
+
+
+def accounts_preview(*, scorecard: Scorecard, account_ids: Sequence[int]) -> list[dict[str, Any]]:
+    """How ``scorecard`` would colour each account, against its latest stored snapshot."""
+    card = card_spec(scorecard)
+    as_of = timezone.localdate()
+    rows = []
+    for start in range(0, len(account_ids), BATCH_SIZE):
+        batch = list(account_ids[start : start + BATCH_SIZE])
+        loaded = _load(batch, as_of)
+        for account in loaded.accounts:
+            result = engine.score(card, loaded.inputs[account.pk])
+            previous = loaded.previous.get(account.pk)
+            before = previous.overall_colour if previous else None
+            if (result.overall_colour or "") != (before or ""):
+                rows.append(
+                    {
+                        "account": account,
+                        "from": before,
+                        "to": result.overall_colour,
+                        "score": result.overall_score,
+                    }
+                )
+    return rows
+
+
+class _Loaded:
+    """Everything a batch needs, fetched once."""
+
+    def __init__(self) -> None:
+        self.accounts: list[Account] = []
+        self.inputs: dict[int, engine.Inputs] = {}
+        self.usage: dict[int, dict[str, Any]] = {}
+        self.history: dict[int, list[tuple[dt.date, float | None, float | None]]] = {}
+        self.silent: dict[int, list[str]] = {}
+        self.previous: dict[int, ScoreSnapshot] = {}
+        self.month_ago: dict[int, ScoreSnapshot] = {}
+        self.current: dict[int, ScoreSnapshot] = {}
+        self.renewal: dict[int, dt.date | None] = {}
+        self.objectives: dict[int, list[Objective]] = defaultdict(list)
+
+
+def _recompute_batch(
+    ids: list[int], as_of: dt.date | None, scorecard: Scorecard, card: engine.CardSpec
+) -> int:
+    day = as_of or timezone.localdate()
+    marks = dict(
+        RecomputeRequest.objects.filter(account_id__in=ids).values_list(
+            "account_id", "requested_at"
+        )
+    )
+    loaded = _load(ids, day)
+    loaded.current = {
+        s.account_id: s
+        for s in ScoreSnapshot.objects.filter(account_id__in=ids, scorecard=scorecard, as_of=day)
+    }
+    now = timezone.now()
+    changed: list[ScoreSnapshot] = []
+    results: dict[int, engine.Result] = {}
+    for account in loaded.accounts:
+        inputs = loaded.inputs[account.pk]
+        result = engine.score(card, inputs)
+        results[account.pk] = result
+        snapshot = _snapshot(account, scorecard, day, now, inputs, result, loaded)
+        if snapshot is not None:
+            changed.append(snapshot)
+    with transaction.atomic():
+        if as_of is None:
+            _save_usage(loaded, now)
+        _save_snapshots(changed, loaded)
+        by_account = {s.account_id: s for s in changed}
+        checklists_apply(accounts=loaded.accounts, results=results, inputs=loaded.inputs)
+        alerts_apply(
+            accounts=loaded.accounts,
+            results=results,
+            inputs=loaded.inputs,
+            snapshots={pk: by_account.get(pk) or loaded.current.get(pk) for pk in results},
+            previous=loaded.previous,
+            month_ago=loaded.month_ago,
+            silent=loaded.silent,
+            now=now,
+        )
+        _clear_marks(marks)
+    return len(changed)
+
+
+def _clear_marks(marks: dict[int, dt.datetime]) -> None:
+    """Clear the recompute marks this batch saw. A newer mark (data that arrived while the
+    batch ran) stays and is enqueued again once this transaction commits."""
+    if not marks:
+        return
+    seen = Q()
+    for pk, at in marks.items():
+        seen |= Q(account_id=pk, requested_at__lte=at)
+    RecomputeRequest.objects.filter(seen).delete()
+    newer = RecomputeRequest.objects.filter(account_id__in=list(marks))
+    if newer.update(enqueued_at=None):
+        transaction.on_commit(lambda: recompute_enqueue(account_ids=list(marks)))
+
+
+def _snapshot(
+    account: Account,
+    scorecard: Scorecard,
+    day: dt.date,
+    now: dt.datetime,
+    inputs: engine.Inputs,
+    result: engine.Result,
+    loaded: _Loaded,
+) -> ScoreSnapshot | None:
+    """A new or changed snapshot for today, or None when the inputs are unchanged."""
+    digest = _inputs_hash(scorecard, inputs)
+    existing = loaded.current.get(account.pk)
+    if existing is not None and existing.inputs_hash == digest:
+        return None
+    previous = loaded.previous.get(account.pk)
+    ledger = [_line_dict(line) for line in result.lines]
+    snapshot = existing or ScoreSnapshot(account=account, scorecard=scorecard, as_of=day)
+    snapshot.computed_at = now
+    snapshot.inputs_hash = digest
+    snapshot.overall_score = result.overall_score
+    snapshot.overall_colour = result.overall_colour or ""
+    snapshot.sentiment_override = result.sentiment_override
+    snapshot.adoption_count = result.adoption_count
+    snapshot.platform_adoption = result.platform_adoption
+    snapshot.billable_users = _int(inputs.billable_users)
+    snapshot.licensed_seats = _int(inputs.licensed_seats)
+    snapshot.utilization = (
+        inputs.billable_users / inputs.licensed_seats
+        if inputs.billable_users and inputs.licensed_seats
+        else None
+    )
+    snapshot.ledger = ledger
+    snapshot.use_cases = result.use_case_colours
+    snapshot.milestones = milestones_compute(
+        inputs=inputs,
+        history=loaded.history.get(account.pk, []),
+        renewal=loaded.renewal.get(account.pk),
+        result=result,
+        previous=previous.milestones if previous else {},
+    )
+    snapshot.objectives = objectives_progress(loaded.objectives.get(account.pk, []), inputs.metrics)
+    snapshot.diff = _diff(previous.ledger if previous else [], ledger, previous, result)
+    return snapshot
+
+
+def counted_instances(instances: list[Any]) -> list[Any]:
+    """Production instances included in health; of several on one subscription, the one
+    reporting the most billable users (the others are usually mirrors or test copies)."""
+    chosen: dict[Any, Any] = {}
+    for instance in instances:
+        if instance.instance_type != Instance.Type.PRODUCTION or not instance.included_in_health:
+            continue
+        key = instance.subscription_id or ("instance", instance.pk)
+        best = chosen.get(key)
+        if best is None or (instance.latest_billable or 0) > (best.latest_billable or 0):
+            chosen[key] = instance
+    return list(chosen.values())
+
+
+def _int(value: float | None) -> int | None:
+    return None if value is None else round(value)
+
+
+def _line_dict(line: engine.Line) -> dict[str, Any]:
+    return {k: v for k, v in asdict(line).items() if v not in (None, "", {}, [])} | {
+        "key": line.key,
+        "colour": line.colour,
+        "freshness": line.freshness,
+    }
+
+
+def _inputs_hash(scorecard: Scorecard, inputs: engine.Inputs) -> str:
+    raw = json.dumps({"card": scorecard.pk, **asdict(inputs)}, sort_keys=True, default=_jsonable)
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, frozenset | set):
+        return sorted(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    raise TypeError(type(value))
+
+
+def _diff(
+    before: list[dict[str, Any]],
+    after: list[dict[str, Any]],
+    previous: ScoreSnapshot | None,
+    result: engine.Result,
+) -> list[dict[str, Any]]:
+    """What changed since the previous snapshot: colours and values, overall first."""
+    changes: list[dict[str, Any]] = []
+    if previous is not None and (
+        previous.overall_colour != (result.overall_colour or "")
+        or previous.overall_score != result.overall_score
+    ):
+        changes.append(
+            {
+                "key": "overall",
+                "name": "Overall health",
+                "from": previous.overall_colour or None,
+                "to": result.overall_colour,
+                "from_value": previous.overall_score,
+                "to_value": result.overall_score,
+            }
+        )
+    old = {line["key"]: line for line in before}
+    for line in after:
+        was = old.get(line["key"], {})
+        if was.get("colour") != line.get("colour") or was.get("value") != line.get("value"):
+            if previous is None:
+                continue
+            changes.append(
+                {
+                    "key": line["key"],
+                    "name": line.get("name", line["key"]),
+                    "from": was.get("colour"),
+                    "to": line.get("colour"),
+                    "from_value": was.get("value"),
+                    "to_value": line.get("value"),
+                }
+            )
+    return changes
+
+
+def _save_snapshots(snapshots: list[ScoreSnapshot], loaded: _Loaded) -> None:
+    new = [s for s in snapshots if s.pk is None]
+    old = [s for s in snapshots if s.pk is not None]
+    ScoreSnapshot.objects.bulk_create(new)
+    fields = [
+        f.name
+        for f in ScoreSnapshot._meta.concrete_fields
+        if f.name not in ("id", "account", "scorecard", "as_of")
+    ]
+    ScoreSnapshot.objects.bulk_update(old, fields)
+
+
+def _save_usage(loaded: _Loaded, now: dt.datetime) -> None:
+    AccountUsage.objects.bulk_create(
+        [
+            AccountUsage(account_id=pk, computed_at=now, **values)
+            for pk, values in loaded.usage.items()
+        ],
+        update_conflicts=True,
+        unique_fields=["account"],
+        update_fields=[
+            "last_ping_at",
+            "instances_counted",
+            "billable_users",
+            "licensed_seats",
+            "utilization",
+            "metrics",
+            "computed_at",
+        ],
+    )
+
+
+def _load(ids: list[int], day: dt.date) -> _Loaded:
+    loaded = _Loaded()
+    end = timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min))
+    loaded.accounts = list(Account.objects.filter(pk__in=ids).order_by("pk"))
+    tiers, seats, renewal = _subscriptions(ids, day)
+    loaded.renewal = renewal
+    instances = _instances(ids, end)
+    latest = _latest_pings(instances, end)
+    history = _history(instances, end)
+    activity = _activity(ids, day, end)
+    objectives = _objective_counts(ids)
+    for objective in Objective.objects.filter(account_id__in=ids).exclude(metric_key_path=""):
+        loaded.objectives[objective.account_id].append(objective)
+    loaded.previous = _snapshots_before(ids, day)
+    loaded.month_ago = _snapshots_before(ids, day - dt.timedelta(days=28))
+    for account in loaded.accounts:
+        counted = counted_instances(instances.get(account.pk, []))
+        pings = [latest[i.pk] for i in counted if i.pk in latest]
+        metrics: dict[str, float] = defaultdict(float)
+        failed: set[str] = set()
+        for ping in pings:
+            for key, value in ping.metrics.items():
+                metrics[key] += value
+            failed.update(ping.failed_metrics)
+        billable = sum(p.billable_users or 0 for p in pings) if pings else None
+        licensed = sum(p.licensed_seats or 0 for p in pings) or seats.get(account.pk)
+        last_ping = max((p.recorded_at for p in pings), default=None)
+        loaded.usage[account.pk] = {
+            "last_ping_at": last_ping,
+            "instances_counted": len(pings),
+            "billable_users": billable,
+            "licensed_seats": licensed,
+            "utilization": billable / licensed if billable is not None and licensed else None,
+            "metrics": dict(metrics),
+        }
+        loaded.history[account.pk] = _merged_history(
+            [history[i.pk] for i in counted if i.pk in history]
+        )
+        loaded.silent[account.pk] = [
+            i.identity
+            for i in counted
+            if i.pk in latest and (end - latest[i.pk].recorded_at).days > 14
+        ]
+        acts = activity.get(account.pk, {})
+        counts = objectives.get(account.pk, {})
+        loaded.inputs[account.pk] = engine.Inputs(
+            as_of=day,
+            tier=tiers.get(account.pk, "free"),
+            priority=account.priority,
+            customer_since=account.customer_since,
+            billable_users=billable,
+            licensed_seats=licensed,
+            metrics=dict(metrics),
+            failed_metrics=frozenset(failed),
+            last_ping_on=last_ping.date() if last_ping else None,
+            sentiment=acts.get("sentiment"),
+            sentiment_on=acts.get("sentiment_on"),
+            tickets_30d=acts.get("tickets"),
+            last_meeting_on=acts.get("last_meeting"),
+            personas_met=frozenset(acts.get("personas", ())),
+            active_objectives=counts.get("active", 0),
+            draft_objectives=counts.get("draft", 0),
+            has_strategy=bool(account.strategy.strip()),
+        )
+    return loaded
+
+
+TIER_ORDER = ["free", "premium", "ultimate"]
+
+
+def _subscriptions(
+    ids: list[int], day: dt.date
+) -> tuple[dict[int, str], dict[int, int], dict[int, dt.date | None]]:
+    """Per account: the highest plan, total CRM seats, the next renewal date."""
+    tiers: dict[int, str] = {}
+    seats: dict[int, int] = defaultdict(int)
+    renewal: dict[int, dt.date | None] = {}
+    rows = Subscription.objects.filter(account_id__in=ids).values_list(
+        "account_id", "plan", "licensed_seats", "renewal_date"
+    )
+    for pk, plan, licensed, renews in rows:
+        if TIER_ORDER.index(plan) >= TIER_ORDER.index(tiers.get(pk, "free")):
+            tiers[pk] = plan
+        seats[pk] += licensed
+        if renews >= day and (renewal.get(pk) is None or renews < renewal[pk]):  # type: ignore[operator]
+            renewal[pk] = renews
+    return tiers, dict(seats), renewal
+
+
+def _instances(ids: list[int], end: dt.datetime) -> dict[int, list[Instance]]:
+    from django.db.models import OuterRef, Subquery
+
+    latest = UsagePing.objects.filter(instance=OuterRef("pk"), recorded_at__lt=end).order_by(
+        "-recorded_at"
+    )
+    by_account: dict[int, list[Instance]] = defaultdict(list)
+    for instance in Instance.objects.filter(account_id__in=ids).annotate(
+        latest_ping_id=Subquery(latest.values("pk")[:1]),
+        latest_billable=Subquery(latest.values("billable_users")[:1]),
+    ):
+        by_account[instance.account_id].append(instance)
+    return by_account
+
+
+def _latest_pings(instances: dict[int, list[Instance]], end: dt.datetime) -> dict[int, UsagePing]:
+    annotated: list[Any] = [i for group in instances.values() for i in group]
+    ids = [i.latest_ping_id for i in annotated if i.latest_ping_id]
+    pings = UsagePing.objects.filter(pk__in=ids).only(
+        "instance_id",
+        "recorded_at",
+        "billable_users",
+        "licensed_seats",
+        "metrics",
+        "failed_metrics",
+    )
+    return {p.instance_id: p for p in pings if p.instance_id is not None}
+
+
+def _history(
+    instances: dict[int, list[Instance]], end: dt.datetime
+) -> dict[int, list[tuple[dt.date, float | None, float | None]]]:
+    ids = [i.pk for group in instances.values() for i in group]
+    series: dict[int, list[tuple[dt.date, float | None, float | None]]] = defaultdict(list)
+    rows = (
+        UsagePing.objects.filter(instance_id__in=ids, recorded_at__lt=end)
+        .order_by("recorded_at")
+        .values_list("instance_id", "recorded_at", "billable_users", "licensed_seats")
+    )
+    for instance_id, recorded, billable, licensed in rows:
+        series[instance_id].append((recorded.date(), billable, licensed))
+    return series
+
+
+def _merged_history(
+    series: list[list[tuple[dt.date, float | None, float | None]]],
+) -> list[tuple[dt.date, float | None, float | None]]:
+    """One account series from its instances': at each date, the sum of each instance's
+    latest known values."""
+    if len(series) == 1:
+        return series[0]
+    dates = sorted({d for s in series for d, _, _ in s})
+    merged: list[tuple[dt.date, float | None, float | None]] = []
+    for day in dates:
+        billable = licensed = 0.0
+        for s in series:
+            known = [row for row in s if row[0] <= day]
+            if known:
+                billable += known[-1][1] or 0
+                licensed += known[-1][2] or 0
+        merged.append((day, billable, licensed or None))
+    return merged
+
+
+def _activity(ids: list[int], day: dt.date, end: dt.datetime) -> dict[int, dict[str, Any]]:
+    found: dict[int, dict[str, Any]] = defaultdict(dict)
+    sentiments = (
+        Activity.objects.filter(
+            account_id__in=ids, kind=Activity.Kind.SENTIMENT, occurred_at__lt=end
+        )
+        .order_by("account_id", "-occurred_at")
+        .values_list("account_id", "sentiment", "occurred_at")
+    )
+    for pk, colour, at in sentiments:
+        if "sentiment" not in found[pk]:
+            found[pk].update(sentiment=colour, sentiment_on=at.date())
+    month = end - dt.timedelta(days=30)
+    for pk, total in (
+        Activity.objects.filter(
+            account_id__in=ids,
+            kind=Activity.Kind.SUPPORT_TICKETS,
+            occurred_at__gte=month,
+            occurred_at__lt=end,
+        )
+        .values("account_id")
+        .annotate(total=Sum("ticket_count"))
+        .values_list("account_id", "total")
+    ):
+        found[pk]["tickets"] = total
+    for pk, last in (
+        Activity.objects.filter(account_id__in=ids, kind=Activity.Kind.MEETING, occurred_at__lt=end)
+        .values("account_id")
+        .annotate(last=Max("occurred_at"))
+        .values_list("account_id", "last")
+    ):
+        found[pk]["last_meeting"] = last.date()
+    window = end - dt.timedelta(days=engine.PERSONA_WINDOW_DAYS)
+    for pk, persona in Activity.personas.through.objects.filter(
+        activity__account_id__in=ids,
+        activity__kind=Activity.Kind.MEETING,
+        activity__occurred_at__gte=window,
+        activity__occurred_at__lt=end,
+    ).values_list("activity__account_id", "persona__key"):
+        found[pk].setdefault("personas", set()).add(persona)
+    return found
+
+
+def _objective_counts(ids: list[int]) -> dict[int, dict[str, int]]:
+    counts: dict[int, dict[str, int]] = defaultdict(dict)
+    for pk, status, n in (
+        Objective.objects.filter(
+            account_id__in=ids, status__in=[Objective.Status.ACTIVE, Objective.Status.DRAFT]
+        )
+        .values("account_id", "status")
+        .annotate(n=Count("pk"))
+        .values_list("account_id", "status", "n")
+    ):
+        counts[pk][status] = n
+    return counts
+
+
+def _snapshots_before(ids: list[int], day: dt.date) -> dict[int, ScoreSnapshot]:
+    """Each account's latest snapshot from before ``day`` (any scorecard version)."""
+    from django.db.models import OuterRef, Subquery
+
+    latest = ScoreSnapshot.objects.filter(account=OuterRef("pk"), as_of__lt=day).order_by(
+        "-as_of", "-computed_at"
+    )
+    wanted = (
+        Account.objects.filter(pk__in=ids)
+        .annotate(snap=Subquery(latest.values("pk")[:1]))
+        .values_list("snap", flat=True)
+    )
+    return {s.account_id: s for s in ScoreSnapshot.objects.filter(pk__in=[w for w in wanted if w])}

@@ -1,0 +1,19 @@
+"""The usage side's models: the metrics dictionary and pings, the scorecard, the results."""
+
+from scoring.models.results import Alert, ScoreSnapshot
+from scoring.models.scorecard import Band, Measure, Scorecard, ScorecardGroup, ScorecardUseCase
+from scoring.models.usage import AccountUsage, MetricDefinition, RecomputeRequest, UsagePing
+
+__all__ = [
+    "AccountUsage",
+    "Alert",
+    "Band",
+    "Measure",
+    "MetricDefinition",
+    "RecomputeRequest",
+    "ScoreSnapshot",
+    "Scorecard",
+    "ScorecardGroup",
+    "ScorecardUseCase",
+    "UsagePing",
+]
