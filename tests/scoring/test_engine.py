@@ -163,9 +163,8 @@ def test_yellow_green_yellow_use_case_is_71_3_yellow(card):
     ],
 )
 def test_license_utilization_by_tenure(card, months, utilization, expected):
-    since = dt.date(TODAY.year - (months // 12), TODAY.month - months % 12 or 12, TODAY.day)
-    if months % 12 >= TODAY.month:
-        since = dt.date(TODAY.year - 1 - months // 12, TODAY.month + 12 - months % 12, TODAY.day)
+    total = TODAY.year * 12 + TODAY.month - 1 - months
+    since = dt.date(total // 12, total % 12 + 1, TODAY.day)
     assert (
         colour(
             card,
