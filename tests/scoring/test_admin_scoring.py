@@ -1,0 +1,74 @@
+"""The usage side's admin: every change list renders; scorecards go draft → preview → publish."""
+
+import pytest
+from django.contrib import admin
+from django.urls import reverse
+
+from scoring.health import accounts_recompute
+from scoring.models import Scorecard, UsagePing
+from tests.scoring.test_health import _customer
+
+pytestmark = pytest.mark.django_db
+
+MODELS = [m for m in admin.site._registry if m._meta.app_label == "scoring"]
+
+
+@pytest.mark.parametrize("model", MODELS, ids=lambda m: m._meta.model_name)
+def test_change_lists_render_with_bounded_queries(
+    client, admin_user, model, django_assert_max_num_queries
+):
+    client.force_login(admin_user)
+    accounts_recompute(account_ids=[_customer().pk, _customer().pk])
+    url = reverse(f"admin:scoring_{model._meta.model_name}_changelist")
+    with django_assert_max_num_queries(15):
+        assert client.get(url).status_code == 200
+
+
+def test_published_scorecards_are_read_only(client, admin_user):
+    client.force_login(admin_user)
+    published = Scorecard.objects.get(version=1)
+    response = client.get(reverse("admin:scoring_scorecard_change", args=[published.pk]))
+    assert response.status_code == 200
+    assert b'name="_save"' not in response.content
+
+
+def test_draft_preview_and_publish_through_the_admin(client, admin_user):
+    client.force_login(admin_user)
+    customer = _customer(ci_users=40)
+    accounts_recompute(account_ids=[customer.pk])
+    changelist = reverse("admin:scoring_scorecard_changelist")
+    v1 = Scorecard.objects.get(version=1)
+    client.post(changelist, {"action": "draft_from", "_selected_action": [v1.pk]})
+    draft = Scorecard.objects.get(status="draft")
+    draft.overall_green_from = 99  # nobody is green any more
+    draft.save()
+    preview = client.post(changelist, {"action": "preview", "_selected_action": [draft.pk]})
+    assert customer.name.encode() in preview.content
+    client.post(changelist, {"action": "publish", "_selected_action": [draft.pk]})
+    assert Scorecard.objects.get(status="published") == draft
+    assert Scorecard.objects.get(version=1).status == "retired"
+
+
+def test_unmatched_pings_are_mapped_to_an_account_from_the_admin(
+    client, admin_user, api, service_key, account
+):
+    from tests.scoring.payloads import encoded, payload
+
+    client.force_login(admin_user)
+    api.post_raw("/api/v1/pings", encoded(payload(uuid="lost-one")), key=service_key)
+    ping = UsagePing.objects.get()
+    assert ping.instance is None
+    response = client.post(
+        reverse("admin:scoring_usageping_changelist"),
+        {
+            "action": "map_to_account",
+            "_selected_action": [ping.pk],
+            "apply": "1",
+            "account": account.pk,
+            "instance_type": "production",
+        },
+    )
+    assert response.status_code == 302
+    ping.refresh_from_db()
+    assert ping.instance.account == account
+    assert ping.instance.instance_type == "production"
