@@ -9,6 +9,7 @@ import random
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -62,7 +63,7 @@ def main() -> None:
             SELECT v.ping_id, v.key_path, v.value FROM ({latest}) p
             JOIN lay_value v ON v.ping_id = p.id""",
         )
-        sizes = conn.execute("""SELECT pg_total_relation_size('lay_ping'),
+        sizes: Any = conn.execute("""SELECT pg_total_relation_size('lay_ping'),
                                 pg_total_relation_size('lay_value')""").fetchone()
         conn.execute("DROP TABLE lay_ping, lay_value")
     print(f"layout of extracted values: {len(rows)} pings x {METRICS} metrics")

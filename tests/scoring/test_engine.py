@@ -47,7 +47,9 @@ def inputs(**overrides) -> Inputs:
 
 
 def colour(card, key: str, **overrides) -> str | None:
-    return engine.score(card, inputs(**overrides)).line(key).colour
+    line = engine.score(card, inputs(**overrides)).line(key)
+    assert line is not None
+    return line.colour
 
 
 @pytest.mark.parametrize(
