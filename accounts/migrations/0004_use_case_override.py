@@ -4,24 +4,49 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0003_api_keys_and_license_id'),
+        ("accounts", "0003_api_keys_and_license_id"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='accountusecase',
-            name='computed_status',
-            field=models.CharField(blank=True, choices=[('not_started', 'Not started'), ('in_progress', 'In progress'), ('adopted', 'Adopted'), ('not_applicable', 'Not applicable')], help_text="What the use case's colour says; status follows it unless overridden.", max_length=20),
+            model_name="accountusecase",
+            name="computed_status",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("not_started", "Not started"),
+                    ("in_progress", "In progress"),
+                    ("adopted", "Adopted"),
+                    ("not_applicable", "Not applicable"),
+                ],
+                help_text="What the use case's colour says; status follows it unless overridden.",
+                max_length=20,
+            ),
         ),
         migrations.AddField(
-            model_name='accountusecase',
-            name='override_status',
-            field=models.CharField(blank=True, choices=[('not_started', 'Not started'), ('in_progress', 'In progress'), ('adopted', 'Adopted'), ('not_applicable', 'Not applicable')], max_length=20),
+            model_name="accountusecase",
+            name="override_status",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("not_started", "Not started"),
+                    ("in_progress", "In progress"),
+                    ("adopted", "Adopted"),
+                    ("not_applicable", "Not applicable"),
+                ],
+                max_length=20,
+            ),
         ),
         migrations.AddConstraint(
-            model_name='accountusecase',
-            constraint=models.CheckConstraint(condition=models.Q(('override_status', ''), models.Q(('reason', ''), _negated=True), _connector='OR'), name='account_use_case_override_has_reason'),
+            model_name="accountusecase",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("override_status", ""),
+                    models.Q(("reason", ""), _negated=True),
+                    _connector="OR",
+                ),
+                name="account_use_case_override_has_reason",
+            ),
         ),
     ]
