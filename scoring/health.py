@@ -25,6 +25,7 @@ from scoring.milestones import milestones_compute
 from scoring.models import AccountUsage, RecomputeRequest, Scorecard, ScoreSnapshot, UsagePing
 from scoring.recompute import recompute_enqueue
 from scoring.scorecards import card_spec
+from usagehub.bulk import copy_insert
 
 BATCH_SIZE = 500
 
@@ -204,7 +205,8 @@ def _int(value: float | None) -> int | None:
 
 
 def _line_dict(line: engine.Line) -> dict[str, Any]:
-    return {k: v for k, v in asdict(line).items() if v not in (None, "", {}, [])} | {
+    """The ledger line without its empty fields (vars, not asdict: no deep copy)."""
+    return {k: v for k, v in vars(line).items() if v not in (None, "", {}, [])} | {
         "key": line.key,
         "colour": line.colour,
         "freshness": line.freshness,
@@ -268,7 +270,7 @@ def _diff(
 def _save_snapshots(snapshots: list[ScoreSnapshot], loaded: _Loaded) -> None:
     new = [s for s in snapshots if s.pk is None]
     old = [s for s in snapshots if s.pk is not None]
-    ScoreSnapshot.objects.bulk_create(new)
+    copy_insert(new)
     fields = [
         f.name
         for f in ScoreSnapshot._meta.concrete_fields

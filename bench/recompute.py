@@ -1,0 +1,172 @@
+"""Recompute benchmark (issue 4): score every account of a large book, against a baseline
+that only reads every account's scoring inputs. ``make bench`` runs it.
+
+The book is written with COPY straight into the tables (pings carry their extracted
+metrics; raw payloads are not needed to score): BENCH_ACCOUNTS accounts × 2 production
+instances × 26 weekly pings.
+"""
+
+import datetime as dt
+import json
+import os
+import random
+import sys
+import time
+from pathlib import Path
+
+import django
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.common import BENCH_URL, fresh_database
+
+ACCOUNTS = int(os.environ.get("BENCH_ACCOUNTS", "10000"))
+WEEKS = 26
+S = "usage_activity_by_stage_monthly"
+
+
+def build_book() -> None:
+    from django.db import connection
+
+    from scoring.models import MetricDefinition
+
+    keys = list(MetricDefinition.objects.filter(is_tracked=True).values_list("key_path", flat=True))
+    rng = random.Random(4)
+    today = dt.date.today()
+    now = dt.datetime.now(dt.UTC)
+    with connection.cursor() as cursor:
+        raw = cursor.cursor
+        with raw.copy(
+            "COPY accounts_account (id, name, crm_id, priority, lifecycle_stage, "
+            "customer_since, strategy, created_at, updated_at) FROM STDIN"
+        ) as copy:
+            for i in range(1, ACCOUNTS + 1):
+                copy.write_row(
+                    (
+                        i,
+                        f"Bench {i}",
+                        f"B{i:08d}",
+                        1 + i % 3,
+                        "adoption",
+                        today - dt.timedelta(days=100 + i % 900),
+                        "Grow" if i % 4 else "",
+                        now,
+                        now,
+                    )
+                )
+        with raw.copy(
+            "COPY accounts_subscription (id, account_id, external_id, plan, "
+            "licensed_seats, arr, start_date, renewal_date, license_id, updated_at) "
+            "FROM STDIN"
+        ) as copy:
+            for i in range(1, ACCOUNTS + 1):
+                copy.write_row(
+                    (
+                        i,
+                        i,
+                        f"S{i:08d}",
+                        ["premium", "ultimate"][i % 2],
+                        500,
+                        100000,
+                        today - dt.timedelta(days=400),
+                        today + dt.timedelta(days=200),
+                        "",
+                        now,
+                    )
+                )
+        with raw.copy(
+            "COPY accounts_instance (id, account_id, subscription_id, uuid, hostname, "
+            "instance_type, included_in_health, created_at) FROM STDIN"
+        ) as copy:
+            for i in range(1, 2 * ACCOUNTS + 1):
+                account = (i + 1) // 2
+                copy.write_row((i, account, None, f"u-{i}", "", "production", True, now))
+        with raw.copy(
+            "COPY scoring_usageping (instance_id, instance_uuid, recorded_at, "
+            "received_at, source, version, edition, license_plan, license_id, "
+            "licensed_seats, billable_users, content_hash, metrics, failed_metrics) "
+            "FROM STDIN"
+        ) as copy:
+            for i in range(1, 2 * ACCOUNTS + 1):
+                base = rng.randint(20, 240)
+                for week in range(WEEKS):
+                    at = now - dt.timedelta(weeks=WEEKS - 1 - week, days=1)
+                    billable = base + week * rng.randint(0, 3)
+                    metrics = {k: rng.randint(0, billable) for k in keys}
+                    copy.write_row(
+                        (
+                            i,
+                            f"u-{i}",
+                            at,
+                            now,
+                            "cli",
+                            "17.5",
+                            "EE",
+                            "premium",
+                            "",
+                            250,
+                            billable,
+                            f"{i}-{week}",
+                            json.dumps(metrics),
+                            "[]",
+                        )
+                    )
+        for table in ("accounts_account", "accounts_subscription", "accounts_instance"):
+            cursor.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                f"(SELECT max(id) FROM {table}))"
+            )
+        cursor.execute("ANALYZE")
+
+
+def baseline_read(ids: list[int]) -> float:
+    """Only read what scoring reads: the same loader, no scoring, no writes."""
+    from django.utils import timezone
+
+    from scoring.health import BATCH_SIZE, _load
+
+    started = time.perf_counter()
+    for start in range(0, len(ids), BATCH_SIZE):
+        _load(ids[start : start + BATCH_SIZE], timezone.localdate())
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    fresh_database()
+    os.environ.update(DATABASE_URL=BENCH_URL, DJANGO_SETTINGS_MODULE="usagehub.settings")
+    django.setup()
+    from django.db import connection, reset_queries
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts.models import Account
+    from scoring.health import accounts_recompute
+
+    started = time.perf_counter()
+    build_book()
+    built = time.perf_counter() - started
+    ids = list(Account.objects.order_by("pk").values_list("pk", flat=True))
+    read = baseline_read(ids)
+    with CaptureQueriesContext(connection) as queries:
+        started = time.perf_counter()
+        changed = accounts_recompute(account_ids=ids)
+        full = time.perf_counter() - started
+    reset_queries()
+    started = time.perf_counter()
+    unchanged = accounts_recompute(account_ids=ids)
+    again = time.perf_counter() - started
+    n = len(ids)
+    print(
+        f"recompute benchmark: {n} accounts x 2 instances x {WEEKS} weekly pings "
+        f"({n * 2 * WEEKS} pings, book written in {built:.0f} s), PostgreSQL"
+    )
+    print(f"{'run':<40}{'seconds':>9}{'accounts/s':>12}{'ratio':>8}")
+    print(f"{'(a) read every scoring input (baseline)':<40}{read:>9.1f}{n / read:>12.0f}{1:>8.2f}")
+    print(f"{'(b) recompute every account':<40}{full:>9.1f}{n / full:>12.0f}{full / read:>8.2f}")
+    print(f"{'(c) again, inputs unchanged':<40}{again:>9.1f}{n / again:>12.0f}{again / read:>8.2f}")
+    print(
+        f"queries: {len(queries)} for {n} accounts = {len(queries) / n:.3f} per account; "
+        f"snapshots written: {changed}, then {unchanged}"
+    )
+
+
+if __name__ == "__main__":
+    main()
