@@ -23,6 +23,7 @@ from scoring.alerts import alerts_apply
 from scoring.checklists import checklists_apply, objectives_progress
 from scoring.milestones import milestones_compute
 from scoring.models import AccountUsage, RecomputeRequest, Scorecard, ScoreSnapshot, UsagePing
+from scoring.payload import MAX_BIGINT
 from scoring.recompute import recompute_enqueue
 from scoring.scorecards import card_spec
 from usagehub.bulk import copy_insert
@@ -200,6 +201,11 @@ def counted_instances(instances: list[Any]) -> list[Any]:
     return list(chosen.values())
 
 
+def _capped(total: int) -> int:
+    """Sums of instances' counts stay storable (each is validated below 2**63 alone)."""
+    return min(total, MAX_BIGINT)
+
+
 def _int(value: float | None) -> int | None:
     return None if value is None else round(value)
 
@@ -323,8 +329,8 @@ def _load(ids: list[int], day: dt.date) -> _Loaded:
             for key, value in ping.metrics.items():
                 metrics[key] += value
             failed.update(ping.failed_metrics)
-        billable = sum(p.billable_users or 0 for p in pings) if pings else None
-        licensed = sum(p.licensed_seats or 0 for p in pings) or seats.get(account.pk)
+        billable = _capped(sum(p.billable_users or 0 for p in pings)) if pings else None
+        licensed = _capped(sum(p.licensed_seats or 0 for p in pings)) or seats.get(account.pk)
         last_ping = max((p.recorded_at for p in pings), default=None)
         loaded.usage[account.pk] = {
             "last_ping_at": last_ping,

@@ -134,7 +134,7 @@ def _store_chunk_once(
     pings: list[tuple[int, ValidPing]], *, source: str, actor: User | None
 ) -> list[IngestResult]:
     stored = _stored(ping for _, ping in pings)
-    instances = _instances_for(ping for _, ping in pings)
+    instances = _instances_for((ping for _, ping in pings), may_create=actor is None)
     tracked = list(
         MetricDefinition.objects.filter(is_tracked=True).values_list("key_path", flat=True)
     )
@@ -161,13 +161,20 @@ def _store_chunk_once(
             pending[ping.identity] = (row, ping.text)
             results.append(result := IngestResult(line, "accepted"))
             waiting.append((result, row))
-    pings_insert(list(pending.values()))
+    # Insert in identity order: concurrent chunks then lock index entries in one order
+    # and cannot deadlock on the unique constraint.
+    pings_insert([pending[identity] for identity in sorted(pending, key=_sort_key)])
     for result, row in waiting:
         result.ping_id = row.pk
     recompute_mark(
         account_ids={row.instance.account_id for row, _ in pending.values() if row.instance}
     )
     return results
+
+
+def _sort_key(identity: Identity) -> tuple[str, str, dt.datetime]:
+    uuid, namespace, moment = identity
+    return (uuid or "", namespace or "", moment)
 
 
 def _row(ping: ValidPing, instance: Instance | None, source: str, tracked: list[str]) -> UsagePing:
@@ -222,7 +229,7 @@ def _instance_key(ping: ValidPing) -> str:
     return f"u:{ping.instance_uuid}" if ping.instance_uuid else f"n:{ping.namespace_id}"
 
 
-def _instances_for(pings: Iterable[ValidPing]) -> dict[str, Instance]:
+def _instances_for(pings: Iterable[ValidPing], *, may_create: bool) -> dict[str, Instance]:
     """Known instances by identity; unknown ones whose license id a subscription records
     are created on that subscription's account (type unknown until an admin says)."""
     pings = list(pings)
@@ -232,7 +239,9 @@ def _instances_for(pings: Iterable[ValidPing]) -> dict[str, Instance]:
         (f"u:{i.uuid}" if i.uuid else f"n:{i.namespace_id}"): i
         for i in Instance.objects.filter(Q(uuid__in=uuids) | Q(namespace_id__in=namespaces))
     }
-    unknown = [p for p in pings if _instance_key(p) not in found and p.fields["license_id"]]
+    unknown = [
+        p for p in pings if may_create and _instance_key(p) not in found and p.fields["license_id"]
+    ]
     if unknown:
         subscriptions = {
             s.license_id: s

@@ -26,6 +26,11 @@ def unmatched_pings_map(
         .values_list("payload__hostname", flat=True)
         .first()
     )
+    moved_from = (
+        Instance.objects.filter(uuid=instance_uuid, namespace_id=namespace_id)
+        .values_list("account_id", flat=True)
+        .first()
+    )
     instance, _ = instance_upsert(
         account=account,
         uuid=instance_uuid,
@@ -36,5 +41,5 @@ def unmatched_pings_map(
     attached = UsagePing.objects.filter(
         instance__isnull=True, instance_uuid=instance_uuid, namespace_id=namespace_id
     ).update(instance=instance)
-    recompute_mark(account_ids=[account.pk])
+    recompute_mark(account_ids=[account.pk, *([moved_from] if moved_from else [])])
     return instance, attached

@@ -36,6 +36,9 @@ def _encoding(request: HttpRequest) -> str:
 
 
 def _declared_length(request: HttpRequest, max_bytes: int) -> None:
+    if not request.META.get("CONTENT_LENGTH") and request.META.get("HTTP_TRANSFER_ENCODING"):
+        # Django reads a body without Content-Length as empty: refuse, do not misread it.
+        raise DomainError("Send the body with a Content-Length header.", code="length_required")
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError as exc:
@@ -98,19 +101,24 @@ def iter_lines(
                     f"The payload is larger than {max_line_bytes} bytes.", code="too_large"
                 ),
             )
-            total += _skip_rest_of_line(stream, max_line_bytes)
+            budget = None if max_total_bytes is None else max_total_bytes - total
+            total += _skip_rest_of_line(stream, max_line_bytes, budget)
+            if max_total_bytes is not None and total > max_total_bytes:
+                return  # the line's own error says it was too large; nothing follows
             continue
         if line.strip():
             yield number, line
 
 
-def _skip_rest_of_line(stream: Readable, chunk: int) -> int:
+def _skip_rest_of_line(stream: Readable, chunk: int, budget: int | None) -> int:
+    """Read past the rest of an overlong line; stop at the batch budget (a one-line bomb)."""
     skipped = 0
-    while True:
+    while budget is None or skipped <= budget:
         part = stream.readline(chunk)
         skipped += len(part)
         if not part or part.endswith(b"\n"):
             return skipped
+    return skipped
 
 
 def file_lines(path: Path, *, max_line_bytes: int) -> Iterator[Line]:

@@ -9,6 +9,7 @@ import datetime as dt
 import hashlib
 import json
 import math
+import re
 import zlib
 from dataclasses import dataclass
 from typing import Any
@@ -23,15 +24,17 @@ LICENSE_FIELDS = {
     "active_user_count": "active_users",
     "historical_max_users": "historical_max_users",
 }
-TEXT_FIELDS = {
-    "version": "version",
-    "edition": "edition",
-    "license_plan": "license_plan",
-    "license_id": "license_id",
+TEXT_FIELDS = {  # payload key: (model field, longest accepted)
+    "version": ("version", 50),
+    "edition": ("edition", 20),
+    "license_plan": ("license_plan", 30),
+    "license_id": ("license_id", 64),
 }
 FAILED = -1  # what an installation reports when it could not compute a metric
 MAX_IDENTITY_LENGTH = 64
 MAX_BIGINT = 2**63 - 1
+LONG_INTEGER = re.compile(rb"\d{20,}")
+HUGE_EXPONENT = re.compile(rb"\d[eE][+-]?\d{4,}")
 
 
 @dataclass(frozen=True)
@@ -57,17 +60,27 @@ class ValidPing:
 
 
 def gunzip(raw: bytes, *, max_bytes: int) -> bytes:
-    """Inflate a gzip body, refusing (413) anything that inflates past ``max_bytes``."""
-    inflater = zlib.decompressobj(wbits=31)
-    try:
-        body = inflater.decompress(raw, max_bytes + 1)
-    except zlib.error as exc:
-        raise DomainError(f"The body is not valid gzip: {exc}.") from exc
-    if len(body) > max_bytes or inflater.unconsumed_tail:
-        raise DomainError(f"The payload inflates to more than {max_bytes} bytes.", code="too_large")
-    if not inflater.eof:
-        raise DomainError("The gzip body is truncated.")
-    return body
+    """Inflate a gzip body (all its members), refusing (413) anything that inflates past
+    ``max_bytes`` and (400) anything that is not gzip to the end."""
+    parts: list[bytes] = []
+    size = 0
+    rest = raw
+    while rest:
+        inflater = zlib.decompressobj(wbits=31)
+        try:
+            part = inflater.decompress(rest, max_bytes - size + 1)
+        except zlib.error as exc:
+            raise DomainError(f"The body is not valid gzip: {exc}.") from exc
+        size += len(part)
+        if size > max_bytes or inflater.unconsumed_tail:
+            raise DomainError(
+                f"The payload inflates to more than {max_bytes} bytes.", code="too_large"
+            )
+        if not inflater.eof:
+            raise DomainError("The gzip body is truncated.")
+        parts.append(part)
+        rest = inflater.unused_data
+    return b"".join(parts)
 
 
 def _reject_constant(name: str) -> None:
@@ -78,6 +91,10 @@ def _loads(raw: bytes, limits: Limits) -> tuple[str, Any]:
     """orjson for speed; on any complaint, the standard library says precisely what is wrong."""
     if len(raw) > limits.max_bytes:
         raise DomainError(f"The payload is larger than {limits.max_bytes} bytes.", code="too_large")
+    if HUGE_EXPONENT.search(raw):
+        raise DomainError("A number's exponent is out of range (at most 3 digits).")
+    if LONG_INTEGER.search(raw):  # orjson would read it as a float and lose digits
+        return _loads_explained(raw, limits)
     try:
         return raw.decode("utf-8"), orjson.loads(raw)
     except (orjson.JSONDecodeError, UnicodeDecodeError):
@@ -99,6 +116,8 @@ def _loads_explained(raw: bytes, limits: Limits) -> tuple[str, Any]:
         ) from exc
     except RecursionError as exc:
         raise DomainError(f"The payload nests deeper than {limits.max_depth} levels.") from exc
+    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+        raise DomainError(f"A number is out of range: {exc}.") from exc
     _check_tree(payload, limits.max_depth)  # what orjson refused and json took: find it
     return text, payload
 
@@ -194,7 +213,10 @@ def parse_timestamp(value: Any, *, field: str) -> dt.datetime:
         raise DomainError(f"Not an ISO 8601 date-time: {value[:40]!r}.", field=field) from exc
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(dt.UTC)
+    try:
+        return moment.astimezone(dt.UTC)
+    except (OverflowError, ValueError) as exc:
+        raise DomainError("Out of the representable date range.", field=field) from exc
 
 
 def _recorded_at(payload: dict[str, Any], now: dt.datetime, limits: Limits) -> dt.datetime:
@@ -223,11 +245,14 @@ def _known_fields(payload: dict[str, Any]) -> dict[str, Any]:
             raise DomainError(f"Must be at most {MAX_BIGINT}.", field=key)
         else:
             fields[name] = value
-    for key, name in TEXT_FIELDS.items():
+    for key, (name, longest) in TEXT_FIELDS.items():
         value = payload.get(key)
-        if value is not None and not isinstance(value, str | int):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, str | int)):
             raise DomainError("Must be a string or null.", field=key)
-        fields[name] = "" if value is None else str(value)[:64]
+        text = "" if value is None else str(value)
+        if len(text) > longest:
+            raise DomainError(f"At most {longest} characters.", field=key)
+        fields[name] = text
     return fields
 
 
@@ -274,8 +299,8 @@ def extract_metrics(
             node = node.get(part) if isinstance(node, dict) else None
             if node is None:
                 break
-        if isinstance(node, bool) or not isinstance(node, int | float):
-            continue
+        if isinstance(node, bool) or not isinstance(node, int | float) or abs(node) > MAX_BIGINT:
+            continue  # not a count scoring can use (kept in the raw payload all the same)
         if node == FAILED:
             failed.append(key_path)
         else:

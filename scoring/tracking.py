@@ -46,8 +46,11 @@ def metric_values_backfill(*, key_paths: list[str]) -> int:
         with transaction.atomic():
             pings = list(
                 UsagePing.objects.filter(pk__gt=last_pk, payload__isnull=False)
+                .select_related("instance")
                 .order_by("pk")
-                .only("pk", "instance", "payload", "metrics", "failed_metrics")[:BATCH_SIZE]
+                .only("pk", "instance__account_id", "payload", "metrics", "failed_metrics")[
+                    :BATCH_SIZE
+                ]
             )
             if not pings:
                 return updated

@@ -2,12 +2,15 @@
 
 from typing import Literal
 
-ErrorCode = Literal["invalid", "conflict", "too_large", "not_found", "unsupported", "unavailable"]
+ErrorCode = Literal[
+    "invalid", "conflict", "too_large", "not_found", "unsupported", "unavailable", "length_required"
+]
 
 HTTP_STATUS: dict[str, int] = {
     "invalid": 400,
     "not_found": 404,
     "conflict": 409,
+    "length_required": 411,
     "too_large": 413,
     "unsupported": 415,
     "unavailable": 503,
