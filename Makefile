@@ -38,3 +38,4 @@ clean:
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/layout.py
+	$(BIN)/python bench/recompute.py

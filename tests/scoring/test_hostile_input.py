@@ -394,11 +394,12 @@ def test_strings_that_look_like_exponents_are_accepted(api, service_key, fields)
 
 
 def test_three_digit_exponents_do_not_inflate_the_stored_payload(request, api, service_key):
-    _xfail_on_postgres(
-        request,
-        "COPY stores the received text and jsonb prints 1e-999 as 1,001 digits: the payload "
-        "reads back ~70x larger than it was sent",
-    )
+    if connection.vendor == "postgresql":
+        reason = (
+            "COPY stores the received text and jsonb prints 1e-999 as 1,001 digits: the "
+            "payload reads back ~70x larger than it was sent"
+        )
+        request.applymarker(pytest.mark.xfail(reason=reason, strict=True))
     body = encoded(payload())[:-1] + b', "a": [' + b",".join([b"1e-999"] * 200) + b"]}"
     response = api.post_raw(URL, body, key=service_key)
     if response.status_code == 400:
