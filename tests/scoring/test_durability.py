@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from accounts.api_keys import api_key_create
-from scoring.models import AccountUsage, RecomputeRequest, UsagePing
+from scoring.models import AccountUsage, RecomputeRequest, ScoreSnapshot, UsagePing
 from tests.factories import AccountFactory, InstanceFactory, SubscriptionFactory
 from tests.processes import (
     app_env,
@@ -77,6 +77,9 @@ def test_a_dead_then_hung_broker_keeps_ingestion_fast_and_loses_no_recompute(boo
             status, _, _ = _post(port, key, encoded(payload(license_billable_users=10)))
             assert status == 202
             _wait_for(lambda: _billable(account) == 10, 60, "the worker's first recompute")
+            snapshot = ScoreSnapshot.objects.get(account=account)
+            assert snapshot.scorecard.version == 1
+            assert {line["key"] for line in snapshot.ledger} >= {"license_utilization", "ci"}
 
             redis.stop()
             for day, billable in ((13, 20), (14, 30)):
@@ -103,6 +106,8 @@ def test_a_dead_then_hung_broker_keeps_ingestion_fast_and_loses_no_recompute(boo
             _wait_for(lambda: _billable(account) == 40, 60, "the sweep to recover the recompute")
             _wait_for(lambda: not RecomputeRequest.objects.exists(), 30, "the marks to clear")
     assert UsagePing.objects.count() == 4
+    assert ScoreSnapshot.objects.filter(account=account).count() == 1  # one per day and version
+    assert ScoreSnapshot.objects.get(account=account).billable_users == 40
 
 
 def test_fifty_concurrent_identical_posts_store_one_row(book):
