@@ -34,7 +34,6 @@ FAILED = -1  # what an installation reports when it could not compute a metric
 MAX_IDENTITY_LENGTH = 64
 MAX_BIGINT = 2**63 - 1
 LONG_INTEGER = re.compile(rb"\d{20,}")
-HUGE_EXPONENT = re.compile(rb"\d[eE][+-]?\d{4,}")
 
 
 @dataclass(frozen=True)
@@ -51,7 +50,7 @@ class ValidPing:
     recorded_at: dt.datetime
     content_hash: str
     payload: dict[str, Any]
-    text: str  # the JSON as received: valid, so it can be stored without re-serialising
+    text: str  # canonical JSON of the parsed payload: hashed, and stored as it is
     fields: dict[str, Any]  # version, edition, license fields... under model field names
 
     @property
@@ -87,21 +86,19 @@ def _reject_constant(name: str) -> None:
     raise DomainError(f"{name} is not a valid JSON number.")
 
 
-def _loads(raw: bytes, limits: Limits) -> tuple[str, Any]:
+def _loads(raw: bytes, limits: Limits) -> Any:
     """orjson for speed; on any complaint, the standard library says precisely what is wrong."""
     if len(raw) > limits.max_bytes:
         raise DomainError(f"The payload is larger than {limits.max_bytes} bytes.", code="too_large")
-    if HUGE_EXPONENT.search(raw):
-        raise DomainError("A number's exponent is out of range (at most 3 digits).")
     if LONG_INTEGER.search(raw):  # orjson would read it as a float and lose digits
         return _loads_explained(raw, limits)
     try:
-        return raw.decode("utf-8"), orjson.loads(raw)
+        return orjson.loads(raw)
     except (orjson.JSONDecodeError, UnicodeDecodeError):
         return _loads_explained(raw, limits)
 
 
-def _loads_explained(raw: bytes, limits: Limits) -> tuple[str, Any]:
+def _loads_explained(raw: bytes, limits: Limits) -> Any:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -119,7 +116,7 @@ def _loads_explained(raw: bytes, limits: Limits) -> tuple[str, Any]:
     except ValueError as exc:  # e.g. an integer of more than 4,300 digits
         raise DomainError(f"A number is out of range: {exc}.") from exc
     _check_tree(payload, limits.max_depth)  # what orjson refused and json took: find it
-    return text, payload
+    return payload
 
 
 def _is_clean(node: dict[str, Any] | list[Any], depth: int, max_depth: int) -> bool:
@@ -256,13 +253,13 @@ def _known_fields(payload: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
-def canonical_hash(payload: dict[str, Any]) -> str:
-    """Hash of the content, not of its spelling: key order and whitespace do not matter."""
+def canonical_json(payload: dict[str, Any]) -> str:
+    """The content, not its spelling: sorted keys, no whitespace, numbers as Python reads
+    them (so "1e-999" is stored as 0.0, not as the 1,001 digits PostgreSQL would keep)."""
     try:
-        canonical = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
-    except TypeError:  # an integer beyond 64 bits, parsed by the standard library
-        canonical = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
-    return hashlib.sha256(canonical).hexdigest()
+        return orjson.dumps(payload, option=orjson.OPT_SORT_KEYS).decode()
+    except TypeError:  # an integer beyond 64 bits, parsed exactly by the standard library
+        return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 DEFAULT_LIMITS = Limits()
@@ -270,17 +267,18 @@ DEFAULT_LIMITS = Limits()
 
 def validate_ping(raw: bytes, *, now: dt.datetime, limits: Limits = DEFAULT_LIMITS) -> ValidPing:
     """Parse and check one payload; raises DomainError (400 or 413) naming the problem."""
-    text, payload = _loads(raw, limits)
+    payload = _loads(raw, limits)
     if not isinstance(payload, dict):
         raise DomainError("The payload must be a JSON object.")
     if not _is_clean(payload, 0, limits.max_depth):
         _check_tree(payload, limits.max_depth)
     uuid, namespace = _identity(payload)
+    text = canonical_json(payload)
     return ValidPing(
         instance_uuid=uuid,
         namespace_id=namespace,
         recorded_at=_recorded_at(payload, now, limits),
-        content_hash=canonical_hash(payload),
+        content_hash=hashlib.sha256(text.encode()).hexdigest(),
         payload=payload,
         text=text,
         fields=_known_fields(payload),

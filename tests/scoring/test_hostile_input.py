@@ -259,13 +259,15 @@ def test_a_20_digit_count_is_kept_exactly_but_not_scored(api, service_key):
     assert "counts_monthly.deployments" not in ping.metrics
 
 
-def test_four_digit_exponents_are_refused_before_they_inflate_storage(api, service_key):
-    # PostgreSQL's numeric would store 1e-16383 as 16,383 digits: 200 of them, 3 MB.
+def test_tiny_exponents_do_not_inflate_the_stored_payload(api, service_key):
+    # Stored as received, PostgreSQL's numeric would keep 1e-16383 as 16,383 digits.
     body = encoded(payload())[:-1] + b', "a": [' + b",".join([b"1e-16383"] * 200) + b"]}"
-    response = api.post_raw(URL, body, key=service_key)
-    assert response.status_code == 400
-    assert "exponent" in response.json()["errors"][0]["message"]
-    assert not UsagePing.objects.exists()
+    assert api.post_raw(URL, body, key=service_key).status_code == 202
+    text = "payload::text" if connection.vendor == "postgresql" else "payload"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT length({text}) FROM {UsagePing._meta.db_table}")  # noqa: S608
+        (stored,) = cursor.fetchone()
+    assert stored < 10 * len(body)
 
 
 @pytest.mark.parametrize("field", ["version", "edition", "license_plan", "license_id"])
@@ -378,11 +380,6 @@ def test_backfill_queries_do_not_grow_with_the_pings(account, django_assert_max_
 # --- Found re-testing the working tree's fixes ----------------------------------------------
 
 
-@pytest.mark.xfail(
-    reason="payload.HUGE_EXPONENT scans the raw bytes, strings included: ~9% of random "
-    "uuid4s and git revisions like 'a1e0562d4e3' are refused as 'exponent out of range'",
-    strict=True,
-)
 @pytest.mark.parametrize(
     "fields",
     [{"uuid": "123e4567-e89b-12d3-a456-426614174000"}, {"revision": "a1e0562d4e3"}],
@@ -393,13 +390,7 @@ def test_strings_that_look_like_exponents_are_accepted(api, service_key, fields)
     assert response.status_code == 202
 
 
-def test_three_digit_exponents_do_not_inflate_the_stored_payload(request, api, service_key):
-    if connection.vendor == "postgresql":
-        reason = (
-            "COPY stores the received text and jsonb prints 1e-999 as 1,001 digits: the "
-            "payload reads back ~70x larger than it was sent"
-        )
-        request.applymarker(pytest.mark.xfail(reason=reason, strict=True))
+def test_three_digit_exponents_do_not_inflate_the_stored_payload(api, service_key):
     body = encoded(payload())[:-1] + b', "a": [' + b",".join([b"1e-999"] * 200) + b"]}"
     response = api.post_raw(URL, body, key=service_key)
     if response.status_code == 400:
