@@ -101,7 +101,7 @@ def _ticks(
         (p.account_use_case_id, p.item_id): p
         for p in ChecklistProgress.objects.filter(
             account_use_case__in=list(links.values()), item__in=items
-        )
+        ).only("pk", "account_use_case_id", "item_id", "done")
     }
     new, changed = [], []
     for account in accounts:

@@ -7,14 +7,14 @@ the nightly run, the benchmark) run the same code, so queries per account stay c
 
 import datetime as dt
 import hashlib
-import json
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import asdict
 from typing import Any
 
+import orjson
 from django.db import transaction
 from django.db.models import Count, Max, Q, Sum
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from accounts.models import Account, Activity, Instance, Objective, Subscription
@@ -220,15 +220,15 @@ def _line_dict(line: engine.Line) -> dict[str, Any]:
 
 
 def _inputs_hash(scorecard: Scorecard, inputs: engine.Inputs) -> str:
-    raw = json.dumps({"card": scorecard.pk, **asdict(inputs)}, sort_keys=True, default=_jsonable)
-    return hashlib.sha256(raw.encode()).hexdigest()
+    raw = orjson.dumps(
+        {"card": scorecard.pk, **vars(inputs)}, default=_jsonable, option=orjson.OPT_SORT_KEYS
+    )
+    return hashlib.sha256(raw).hexdigest()
 
 
 def _jsonable(value: Any) -> Any:
     if isinstance(value, frozenset | set):
         return sorted(value)
-    if isinstance(value, dt.date):
-        return value.isoformat()
     raise TypeError(type(value))
 
 
@@ -431,10 +431,11 @@ def _history(
     rows = (
         UsagePing.objects.filter(instance_id__in=ids, recorded_at__lt=end)
         .order_by("recorded_at")
-        .values_list("instance_id", "recorded_at", "billable_users", "licensed_seats")
+        # a date column parses far faster than a timestamp with time zone, 52 per account
+        .values_list("instance_id", TruncDate("recorded_at"), "billable_users", "licensed_seats")
     )
-    for instance_id, recorded, billable, licensed in rows:
-        series[instance_id].append((recorded.date(), billable, licensed))
+    for instance_id, day, billable, licensed in rows:
+        series[instance_id].append((day, billable, licensed))
     return series
 
 
