@@ -48,6 +48,8 @@ def api_key_check(raw_key: str) -> ApiKey | None:
     key = ApiKey.objects.select_related("user").filter(prefix=parts[1]).first()
     if key is None or not key.is_active or not hmac.compare_digest(key.key_hash, _digest(raw_key)):
         return None
+    if key.user is not None and not key.user.is_active:
+        return None  # a departed user's keys stop with their account
     now = timezone.now()
     if key.last_used_at is None or (now - key.last_used_at).total_seconds() > (
         LAST_USED_RESOLUTION_SECONDS

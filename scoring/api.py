@@ -49,6 +49,7 @@ class PingBatchView(IngestView):
             request._request,
             max_line_bytes=settings.INGEST_MAX_PAYLOAD_BYTES,
             max_total_bytes=settings.INGEST_MAX_BATCH_BYTES,
+            max_lines=settings.INGEST_MAX_BATCH_LINES,
         )
         results = [
             result.as_dict()

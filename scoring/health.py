@@ -135,7 +135,7 @@ def _clear_marks(marks: dict[int, dt.datetime]) -> None:
         return
     seen = Q()
     for pk, at in marks.items():
-        seen |= Q(account_id=pk, requested_at__lte=at)
+        seen |= Q(account_id=pk, requested_at=at)  # equal, not older: hosts' clocks differ
     RecomputeRequest.objects.filter(seen).delete()
     newer = RecomputeRequest.objects.filter(account_id__in=list(marks))
     if newer.update(enqueued_at=None):

@@ -11,7 +11,6 @@ import logging
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from itertools import islice
 from typing import Literal
 
 from django.db import IntegrityError, transaction
@@ -21,6 +20,7 @@ from django.utils import timezone
 from accounts.access import accounts_editable_by
 from accounts.models import Instance, Subscription, User
 from scoring.models import MetricDefinition, UsagePing
+from scoring.ndjson import Line
 from scoring.payload import DEFAULT_LIMITS, Limits, ValidPing, extract_metrics, validate_ping
 from scoring.ping_writer import pings_insert
 from scoring.recompute import recompute_mark
@@ -30,8 +30,8 @@ logger = logging.getLogger(__name__)
 
 Status = Literal["accepted", "duplicate", "conflict", "rejected"]
 Identity = tuple[str | None, str | None, dt.datetime]
-Line = tuple[int, bytes | DomainError]
 CHUNK_SIZE = 200
+CHUNK_BYTES = 32 * 1024 * 1024
 
 
 @dataclass
@@ -57,6 +57,8 @@ class _Chunk:
     pings: list[tuple[int, ValidPing]] = field(default_factory=list)
     results: list[IngestResult] = field(default_factory=list)
 
+    bytes: int = 0
+
     @property
     def size(self) -> int:
         return len(self.pings) + len(self.results)
@@ -81,13 +83,22 @@ def pings_ingest(
 
 
 def _batches(lines: Iterable[Line]) -> Iterator[list[Line]]:
-    iterator = iter(lines)
-    while batch := list(islice(iterator, CHUNK_SIZE)):
+    """Chunks of at most CHUNK_SIZE payloads and CHUNK_BYTES bytes, so memory stays flat
+    whatever the payloads weigh."""
+    batch: list[Line] = []
+    size = 0
+    for line in lines:
+        batch.append(line)
+        size += len(line[1]) if isinstance(line[1], bytes) else 0
+        if len(batch) >= CHUNK_SIZE or size >= CHUNK_BYTES:
+            yield batch
+            batch, size = [], 0
+    if batch:
         yield batch
 
 
 def _validated(batch: list[Line], limits: Limits) -> _Chunk:
-    chunk = _Chunk()
+    chunk = _Chunk(bytes=sum(len(raw) for _, raw in batch if isinstance(raw, bytes)))
     now = timezone.now()
     for line, raw in batch:
         try:
@@ -106,7 +117,7 @@ def _prefetched(chunks: Iterator[_Chunk]) -> Iterator[_Chunk]:
     current = next(chunks, None)
     if current is None:
         return
-    if current.size < CHUNK_SIZE:
+    if current.size < CHUNK_SIZE and current.bytes < CHUNK_BYTES:
         yield current
         return
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ping-validate") as helper:
@@ -231,7 +242,7 @@ def _instance_key(ping: ValidPing) -> str:
 
 def _instances_for(pings: Iterable[ValidPing], *, may_create: bool) -> dict[str, Instance]:
     """Known instances by identity; unknown ones whose license id a subscription records
-    are created on that subscription's account (type unknown until an admin says)."""
+    are created on that subscription's account as its production instance."""
     pings = list(pings)
     uuids = {p.instance_uuid for p in pings if p.instance_uuid}
     namespaces = {p.namespace_id for p in pings if p.namespace_id}
@@ -258,5 +269,6 @@ def _instances_for(pings: Iterable[ValidPing], *, may_create: bool) -> dict[str,
                     uuid=ping.instance_uuid,
                     namespace_id=ping.namespace_id,
                     hostname=str(ping.payload.get("hostname") or "")[:255],
+                    instance_type=Instance.Type.PRODUCTION,  # the licensed install
                 )
     return found

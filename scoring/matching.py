@@ -26,18 +26,21 @@ def unmatched_pings_map(
         .values_list("payload__hostname", flat=True)
         .first()
     )
-    moved_from = (
-        Instance.objects.filter(uuid=instance_uuid, namespace_id=namespace_id)
-        .values_list("account_id", flat=True)
-        .first()
-    )
-    instance, _ = instance_upsert(
-        account=account,
-        uuid=instance_uuid,
-        namespace_id=namespace_id,
-        hostname=str(latest or "")[:255],
-        instance_type=instance_type,
-    )
+    existing = Instance.objects.filter(uuid=instance_uuid, namespace_id=namespace_id).first()
+    moved_from = existing.account_id if existing else None
+    if existing is not None:  # keep its subscription and flags; only the account moves
+        existing.account = account
+        existing.subscription = existing.subscription if moved_from == account.pk else None
+        existing.save(update_fields=["account", "subscription"])
+        instance = existing
+    else:
+        instance, _ = instance_upsert(
+            account=account,
+            uuid=instance_uuid,
+            namespace_id=namespace_id,
+            hostname=str(latest or "")[:255],
+            instance_type=instance_type,
+        )
     attached = UsagePing.objects.filter(
         instance__isnull=True, instance_uuid=instance_uuid, namespace_id=namespace_id
     ).update(instance=instance)

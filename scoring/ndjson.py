@@ -58,7 +58,7 @@ def read_body(request: HttpRequest, *, max_bytes: int) -> bytes:
 
 
 def body_lines(
-    request: HttpRequest, *, max_line_bytes: int, max_total_bytes: int
+    request: HttpRequest, *, max_line_bytes: int, max_total_bytes: int, max_lines: int
 ) -> Iterator[Line]:
     """The lines of an NDJSON request body, inflating gzip as it streams."""
     encoding = _encoding(request)
@@ -66,11 +66,17 @@ def body_lines(
     stream = cast(Readable, request)  # HttpRequest reads like a file
     if encoding == "gzip":
         stream = gzip.GzipFile(fileobj=cast(Any, request), mode="rb")
-    return iter_lines(stream, max_line_bytes=max_line_bytes, max_total_bytes=max_total_bytes)
+    return iter_lines(
+        stream, max_line_bytes=max_line_bytes, max_total_bytes=max_total_bytes, max_lines=max_lines
+    )
 
 
 def iter_lines(
-    stream: Readable, *, max_line_bytes: int, max_total_bytes: int | None = None
+    stream: Readable,
+    *,
+    max_line_bytes: int,
+    max_total_bytes: int | None = None,
+    max_lines: int | None = None,
 ) -> Iterator[Line]:
     """Numbered non-blank lines; an overlong line becomes an error and is skipped whole."""
     total = 0
@@ -83,6 +89,15 @@ def iter_lines(
             yield number, DomainError(f"Cannot read past this line: {exc}.")
             return
         if not line:
+            return
+        if max_lines is not None and number > max_lines:
+            yield (
+                number,
+                DomainError(
+                    f"The batch has more than {max_lines} lines; stopped reading here.",
+                    code="too_large",
+                ),
+            )
             return
         total += len(line)
         if max_total_bytes is not None and total > max_total_bytes:
@@ -123,10 +138,11 @@ def _skip_rest_of_line(stream: Readable, chunk: int, budget: int | None) -> int:
 
 def file_lines(path: Path, *, max_line_bytes: int) -> Iterator[Line]:
     """Payloads in a .json, .ndjson or gzip'd file: a .json file is one payload."""
-    opener = gzip.open if path.suffix == ".gz" else open
-    inner = path.with_suffix("") if path.suffix == ".gz" else path
+    zipped = path.suffix.lower() == ".gz"
+    opener = gzip.open if zipped else open
+    inner = path.with_suffix("") if zipped else path
     with opener(path, "rb") as stream:
-        if inner.suffix == ".json":
+        if inner.suffix.lower() == ".json":
             try:
                 raw = stream.read(max_line_bytes + 1)
             except READ_ERRORS as exc:

@@ -3,7 +3,7 @@
 The mark is a row written in the same transaction as the data that made the
 account stale, so it survives a dead broker or a worker killed mid-task. Many
 pings for one account coalesce into one queued recompute: an account already
-enqueued within ``ENQUEUE_TTL`` is not enqueued again.
+enqueued within ``RECOMPUTE_REQUEUE_SECONDS`` is not enqueued again.
 """
 
 import datetime as dt
@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -21,8 +22,13 @@ from scoring.models import RecomputeRequest
 
 logger = logging.getLogger(__name__)
 
-# Longer than a recompute takes; shorter than the broker's visibility timeout.
-ENQUEUE_TTL = dt.timedelta(minutes=5)
+
+def _enqueue_ttl() -> dt.timedelta:
+    """How long an enqueued recompute may take before the sweep enqueues it again: longer
+    than a recompute, shorter than the broker's visibility timeout."""
+    return dt.timedelta(seconds=settings.RECOMPUTE_REQUEUE_SECONDS)
+
+
 BROKER_ERRORS = (OperationalError, KombuError, RedisError, OSError)
 # After a failed publish, leave recomputes to the sweep for a while instead of making
 # every request wait on the broker's timeout again.
@@ -42,7 +48,9 @@ def recompute_mark(*, account_ids: Iterable[int]) -> None:
         unique_fields=["account"],
         update_fields=["requested_at"],
     )
-    transaction.on_commit(lambda: recompute_enqueue(account_ids=ids))
+    # robust: a failing recompute (in-process on the embedded default) must not fail the
+    # write that committed; the mark stays and the sweep retries it.
+    transaction.on_commit(lambda: recompute_enqueue(account_ids=ids), robust=True)
 
 
 def recompute_mark_all(*, account_ids: list[int]) -> None:
@@ -67,7 +75,7 @@ def recompute_enqueue(*, account_ids: Iterable[int] | None = None) -> int:
 
     now = timezone.now()
     due = RecomputeRequest.objects.filter(
-        Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=now - ENQUEUE_TTL)
+        Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=now - _enqueue_ttl())
     )
     if account_ids is not None:
         due = due.filter(account_id__in=list(account_ids))

@@ -36,6 +36,12 @@ RETRY_AFTER_SECONDS = 30
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DomainError):
         return Response({"errors": [exc.as_dict()]}, status=exc.http_status)
+    if isinstance(exc, db.DatabaseError) and not isinstance(
+        exc, db.OperationalError | db.InterfaceError
+    ):
+        logger.exception("database error")
+        error = DomainError("The server could not store this; it has been logged.", code="server")
+        return Response({"errors": [error.as_dict()]}, status=error.http_status)
     if isinstance(exc, db.OperationalError | db.InterfaceError):
         # The database is unreachable: nothing was stored, so tell the client to retry.
         logger.error("database unavailable: %s", exc)

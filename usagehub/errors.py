@@ -3,7 +3,14 @@
 from typing import Literal
 
 ErrorCode = Literal[
-    "invalid", "conflict", "too_large", "not_found", "unsupported", "unavailable", "length_required"
+    "invalid",
+    "not_found",
+    "conflict",
+    "length_required",
+    "too_large",
+    "unsupported",
+    "server",
+    "unavailable",
 ]
 
 HTTP_STATUS: dict[str, int] = {
@@ -13,6 +20,7 @@ HTTP_STATUS: dict[str, int] = {
     "length_required": 411,
     "too_large": 413,
     "unsupported": 415,
+    "server": 500,
     "unavailable": 503,
 }
 

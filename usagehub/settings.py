@@ -150,6 +150,7 @@ REST_FRAMEWORK = {
 # Ingestion limits: one payload (after gzip inflation) and one NDJSON batch.
 INGEST_MAX_PAYLOAD_BYTES = env.int("INGEST_MAX_PAYLOAD_BYTES", default=5 * 1024 * 1024)
 INGEST_MAX_BATCH_BYTES = env.int("INGEST_MAX_BATCH_BYTES", default=256 * 1024 * 1024)
+INGEST_MAX_BATCH_LINES = env.int("INGEST_MAX_BATCH_LINES", default=20_000)
 
 # Celery. No broker URL means the embedded default: tasks run in-process.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
@@ -178,6 +179,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": 3600,
 }
 CELERY_TASK_PUBLISH_RETRY = False
+# Seconds after which the sweep enqueues a marked account again (its worker may have died).
+RECOMPUTE_REQUEUE_SECONDS = env.int("RECOMPUTE_REQUEUE_SECONDS", default=300)
 CELERY_BEAT_SCHEDULE = {
     "recompute-sweep": {
         "task": "scoring.tasks.recompute_sweep",

@@ -6,10 +6,12 @@ no recompute; concurrent identical posts store one row.
 
 import http.client
 import json
+import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from django.utils import timezone
 
 from accounts.api_keys import api_key_create
 from scoring.models import AccountUsage, RecomputeRequest, ScoreSnapshot, UsagePing
@@ -145,3 +147,47 @@ def test_an_unreachable_database_answers_503_with_retry_after(book):
     assert response.status == 503
     assert response.getheader("Retry-After") == "30"
     assert body["errors"][0]["code"] == "unavailable"
+
+
+def test_a_worker_killed_mid_recompute_still_ends_with_one_correct_snapshot(on_postgres, tmp_path):
+    from accounts.models import Instance
+    from scoring.recompute import recompute_mark_all
+
+    accounts = []
+    for i in range(120):
+        account = AccountFactory()
+        instance = Instance.objects.create(
+            account=account, uuid=f"kill-{i}", instance_type="production"
+        )
+        UsagePing.objects.create(
+            instance=instance,
+            instance_uuid=instance.uuid,
+            recorded_at=timezone.now(),
+            billable_users=10 + i,
+            licensed_seats=200,
+            content_hash=str(i),
+            payload={},
+        )
+        accounts.append(account.pk)
+    recompute_mark_all(account_ids=accounts)
+    RecomputeRequest.objects.update(enqueued_at=None)  # as if their messages were lost
+    with private_redis() as redis:
+        env = app_env(redis.url, RECOMPUTE_SWEEP_SECONDS="1", RECOMPUTE_REQUEUE_SECONDS="3")
+        with running(celery_beat(tmp_path), env):
+            with running(celery_worker(), env) as worker:
+                _wait_for(lambda: ScoreSnapshot.objects.exists(), 60, "the first snapshots")
+                worker.send_signal(signal.SIGKILL)
+                worker.wait(timeout=10)
+            done_when_killed = ScoreSnapshot.objects.count()
+            with running(celery_worker(), env):
+                _wait_for(
+                    lambda: not RecomputeRequest.objects.exists(),
+                    90,
+                    "every marked account to be recomputed after the kill",
+                )
+    assert done_when_killed < len(accounts)
+    for pk in accounts:
+        snapshots = list(ScoreSnapshot.objects.filter(account_id=pk))
+        assert len(snapshots) == 1
+    billable = dict(ScoreSnapshot.objects.values_list("account_id", "billable_users"))
+    assert [billable[pk] for pk in accounts] == [10 + i for i in range(len(accounts))]

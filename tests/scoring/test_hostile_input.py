@@ -401,3 +401,54 @@ def test_three_digit_exponents_do_not_inflate_the_stored_payload(api, service_ke
         cursor.execute(f"SELECT length({text}) FROM {UsagePing._meta.db_table}")  # noqa: S608
         (stored,) = cursor.fetchone()
     assert stored < 10 * len(body)
+
+
+# --- Follow-ups from the review's open findings ----------------------------------------------
+
+
+def test_a_batch_with_too_many_lines_stops_with_a_413_line(api, service_key, settings):
+    settings.INGEST_MAX_BATCH_LINES = 3
+    lines = [encoded(payload(uuid=f"l{i}")) for i in range(5)]
+    response = api.post_raw(BATCH, b"\n".join(lines), key=service_key, content_type=NDJSON)
+    results = response.json()["results"]
+    assert [r["status"] for r in results] == ["accepted"] * 3 + ["rejected"]
+    assert results[-1]["errors"][0]["code"] == "too_large"
+    assert UsagePing.objects.count() == 3
+
+
+def test_an_inactive_users_key_stops_working(api, owner, account):
+    InstanceFactory(account=account, uuid="inst-0001")
+    _, key = api_key_create(name="owner", scopes=["ingest"], user=owner)
+    owner.is_active = False
+    owner.save()
+    assert api.post_raw(URL, encoded(payload()), key=key).status_code == 401
+
+
+def test_an_instance_matched_by_license_is_production_and_scored(api, service_key):
+    subscription = SubscriptionFactory(license_id="lic-7")
+    api.post_raw(URL, encoded(payload(uuid="fresh", license_id="lic-7")), key=service_key)
+    instance = Instance.objects.get(uuid="fresh")
+    assert instance.account == subscription.account
+    assert instance.instance_type == "production"
+
+
+def test_mapping_an_existing_instance_keeps_its_settings(account):
+    from scoring.matching import unmatched_pings_map
+
+    staging = InstanceFactory(
+        uuid="stg", instance_type="non_production", included_in_health=False, account=account
+    )
+    unmatched_pings_map(account=account, instance_uuid="stg")
+    staging.refresh_from_db()
+    assert (staging.instance_type, staging.included_in_health) == ("non_production", False)
+
+
+def test_upper_case_file_names_are_read_by_the_cli(tmp_path):
+    import io
+
+    from django.core.management import call_command
+
+    (tmp_path / "PING.JSON").write_bytes(encoded(payload(uuid="upper")))
+    out = io.StringIO()
+    call_command("ingest_pings", str(tmp_path), stdout=out)
+    assert out.getvalue().startswith("1 accepted")

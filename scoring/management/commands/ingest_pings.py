@@ -23,7 +23,9 @@ def _files(paths: list[str]) -> list[Path]:
     for name in paths:
         path = Path(name)
         if path.is_dir():
-            found += sorted(p for p in path.rglob("*") if p.is_file() and p.name.endswith(SUFFIXES))
+            found += sorted(
+                p for p in path.rglob("*") if p.is_file() and p.name.lower().endswith(SUFFIXES)
+            )
         elif path.is_file():
             found.append(path)
         else:
