@@ -109,23 +109,33 @@ def _recompute_batch(
         if snapshot is not None:
             changed.append(snapshot)
     with transaction.atomic():
-        if as_of is None:
-            _save_usage(loaded, now)
         _save_snapshots(changed, loaded)
-        by_account = {s.account_id: s for s in changed}
-        checklists_apply(accounts=loaded.accounts, results=results, inputs=loaded.inputs)
-        alerts_apply(
-            accounts=loaded.accounts,
-            results=results,
-            inputs=loaded.inputs,
-            snapshots={pk: by_account.get(pk) or loaded.current.get(pk) for pk in results},
-            previous=loaded.previous,
-            month_ago=loaded.month_ago,
-            silent=loaded.silent,
-            now=now,
-        )
-        _clear_marks(marks)
+        if as_of is None:  # a past day is a snapshot only; usage, checklists, alerts are today's
+            _save_usage(loaded, now)
+            _apply_current(loaded, results, changed, now)
+            _clear_marks(marks)
     return len(changed)
+
+
+def _apply_current(
+    loaded: _Loaded,
+    results: dict[int, engine.Result],
+    changed: list[ScoreSnapshot],
+    now: dt.datetime,
+) -> None:
+    """Today's consequences of a score: checklist ticks, use-case statuses and alerts."""
+    checklists_apply(accounts=loaded.accounts, results=results, inputs=loaded.inputs)
+    written = {s.account_id: s for s in changed}
+    alerts_apply(
+        accounts=loaded.accounts,
+        results=results,
+        inputs=loaded.inputs,
+        snapshots={pk: written.get(pk) or loaded.current.get(pk) for pk in results},
+        previous=loaded.previous,
+        month_ago=loaded.month_ago,
+        silent=loaded.silent,
+        now=now,
+    )
 
 
 def _clear_marks(marks: dict[int, dt.datetime]) -> None:

@@ -155,6 +155,7 @@ INGEST_MAX_BATCH_LINES = env.int("INGEST_MAX_BATCH_LINES", default=20_000)
 # Celery. No broker URL means the embedded default: tasks run in-process.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not CELERY_BROKER_URL)
+CELERY_BROKER_URL = CELERY_BROKER_URL or "memory://"  # in-process: nothing to connect to
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
@@ -213,4 +214,6 @@ LOGGING = {
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # one line per task is noise in-process; workers log their own task results
+    "loggers": {"celery.app.trace": {"level": "WARNING"}},
 }

@@ -26,7 +26,7 @@ def test_seed_demo_twice_leaves_the_same_data():
     assert _snapshot() == first
 
 
-def test_demo_book_has_teams_csms_and_about_sixty_accounts():
+def test_demo_book_has_teams_csms_accounts_and_scored_usage_history(client):
     call_command("seed_demo")
     assert Account.objects.count() == 60
     assert User.objects.filter(role="csm").count() >= 6
@@ -35,15 +35,16 @@ def test_demo_book_has_teams_csms_and_about_sixty_accounts():
     assert Instance.objects.filter(instance_type="production").count() == 60
     assert Objective.objects.exists()
     assert Activity.objects.filter(kind="note").exists()
+    from scoring.models import Alert, ScoreSnapshot, UsagePing
 
-
-def test_demo_csm_signs_in_with_the_printed_password_and_sees_a_portfolio(client):
-    call_command("seed_demo")
+    assert UsagePing.objects.filter(source="cli").count() > 60 * 20  # 26 weeks, via ingestion
+    colours = set(ScoreSnapshot.objects.values_list("overall_colour", flat=True))
+    assert {"red", "yellow", "green"} <= colours
+    assert ScoreSnapshot.objects.values("as_of").distinct().count() >= 26
+    assert Alert.objects.filter(state="open").exists()
     response = client.post(
         reverse("login"), {"username": "alice", "password": "usagehub-demo"}, follow=True
     )
     assert response.status_code == 200
-    owned = Account.objects.filter(owner__username="alice")
-    assert owned.exists()
-    for account in owned:
+    for account in Account.objects.filter(owner__username="alice"):
         assert account.name in response.content.decode()

@@ -1,8 +1,10 @@
-"""Load a realistic, deterministic demo book. Running it again changes nothing.
+"""The CRM side of the demo book: teams, CSMs and ~60 accounts. Running it again changes
+nothing.
 
-Everything is keyed by a natural key (username, CRM id, subscription id,
-instance uuid, objective title, an activity's demo key) and written through the
-same services the API uses, so a second run finds every row already in place.
+Everything is keyed by a natural key (username, CRM id, subscription id, instance uuid,
+objective title, an activity's demo key) and written through the same services the API
+uses, so a second run finds every row already in place. ``manage.py seed_demo`` (in the
+scoring app) calls this, then feeds the usage side.
 """
 
 import datetime as dt
@@ -11,7 +13,6 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
@@ -97,24 +98,20 @@ def _crm_id(rng: random.Random) -> str:
     return "001" + "".join(rng.choice(alphabet) for _ in range(15))
 
 
-class Command(BaseCommand):
-    help = "Load the demo book (teams, CSMs, ~60 accounts). Idempotent."
+def demo_book_seed(*, today: dt.date) -> None:
+    """Create or refresh the demo teams, users and accounts (the CRM side)."""
+    DemoBook().seed(today)
 
-    def handle(self, *args: Any, **options: Any) -> None:
+
+class DemoBook:
+    def seed(self, today: dt.date) -> None:
         rng = random.Random(20261128)  # fixed seed: the same book every run
-        today = timezone.localdate()
         with transaction.atomic():
             csms = self._people()
             personas = list(Persona.objects.order_by("key"))
             use_cases = list(UseCase.objects.filter(is_active=True))
             for index in range(ACCOUNT_COUNT):
                 self._account(index, rng, today, csms, personas, use_cases)
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"Demo book ready: {Account.objects.count()} accounts, "
-                f"{User.objects.count()} users. Demo password for every user: {DEMO_PASSWORD}"
-            )
-        )
 
     def _user(self, username: str, first: str, last: str, **fields: Any) -> User:
         user, _ = User.objects.update_or_create(
