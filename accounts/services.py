@@ -1,13 +1,26 @@
 """Writes on the CRM side. Keyword-only, typed and transactional; interfaces call these."""
 
 import datetime as dt
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Account, Instance, Objective, Subscription, Tier, User
+from accounts.models import (
+    Account,
+    AccountUseCase,
+    Activity,
+    ChecklistItem,
+    ChecklistProgress,
+    Instance,
+    Objective,
+    Persona,
+    Subscription,
+    Tier,
+    User,
+)
 from usagehub.errors import DomainError
 from usagehub.upsert import upsert, validated_save
 
@@ -148,4 +161,76 @@ def objective_close(*, objective: Objective, status: str, outcome_summary: str) 
     objective.closed_at = timezone.now()
     return validated_save(
         objective, update_fields=["status", "outcome_summary", "closed_at", "updated_at"]
+    )
+
+
+def activity_record(
+    *,
+    account: Account,
+    kind: str,
+    author: User | None,
+    body: str = "",
+    sentiment: str = "",
+    ticket_count: int | None = None,
+    personas: Sequence[Persona] = (),
+    occurred_at: dt.datetime | None = None,
+) -> Activity:
+    """Add a note, meeting (with personas), sentiment or support-ticket count to the timeline."""
+    if kind == Activity.Kind.SYSTEM:
+        raise DomainError("System events are written by UsageHub itself.", field="kind")
+    activity = validated_save(
+        Activity(
+            account=account,
+            kind=kind,
+            author=author,
+            body=body.strip(),
+            sentiment=sentiment,
+            ticket_count=ticket_count,
+            occurred_at=occurred_at or timezone.now(),
+        )
+    )
+    if personas:
+        if kind != Activity.Kind.MEETING:
+            raise DomainError("Only meetings have attendees.", field="personas")
+        activity.personas.set(personas)
+    return activity
+
+
+@transaction.atomic
+def checklist_tick(*, link: AccountUseCase, item: ChecklistItem, done: bool, user: User) -> None:
+    """Tick or untick a manual checklist item; metric-driven items tick themselves."""
+    if item.use_case_id != link.use_case_id:
+        raise DomainError("This item belongs to another use case.", field="item")
+    if item.kind != ChecklistItem.Kind.MANUAL:
+        raise DomainError(
+            "This item follows usage data; it cannot be ticked by hand.", field="item"
+        )
+    ChecklistProgress.objects.update_or_create(
+        account_use_case=link, item=item, defaults={"done": done, "changed_by": user}
+    )
+
+
+@transaction.atomic
+def use_case_override(*, link: AccountUseCase, status: str, reason: str, user: User) -> None:
+    """Set a use case's status by hand (with a reason, recorded on the timeline), or clear
+    the override with an empty status so the status follows the colour again."""
+    if status and status not in AccountUseCase.Status.values:
+        raise DomainError("Unknown status.", field="status")
+    if status and not reason.strip():
+        raise DomainError("Say why the status differs from what usage shows.", field="reason")
+    link.override_status = status
+    link.reason = reason.strip() if status else ""
+    link.status = status or link.computed_status or AccountUseCase.Status.NOT_STARTED
+    link.updated_by = user
+    validated_save(
+        link, update_fields=["override_status", "reason", "status", "updated_by", "updated_at"]
+    )
+    said = f"set to {link.get_status_display()}: {link.reason}" if status else "follows usage again"
+    Activity.objects.create(
+        account=link.account,
+        kind=Activity.Kind.SYSTEM,
+        author=user,
+        occurred_at=timezone.now(),
+        body=f"{link.use_case} status {said}",
+        data={"use_case": link.use_case.key, "override": status},
     )

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import send_mail
+from django.utils import timezone
 
 from accounts.models import Account, Activity
 from scoring import engine
@@ -263,3 +264,13 @@ def _email_owners(alerts: list[Alert]) -> None:
                 [owner.email],
                 fail_silently=True,
             )
+
+
+def alert_handle(*, alert: Alert, close: bool, note: str, user: Any) -> Alert:
+    """A CSM acknowledges or closes an alert, with an optional note."""
+    alert.state = Alert.State.CLOSED if close else Alert.State.ACKNOWLEDGED
+    alert.closed_at = timezone.now() if close else None
+    alert.note = note.strip() or alert.note
+    alert.handled_by = user
+    alert.save(update_fields=["state", "closed_at", "note", "handled_by", "updated_at"])
+    return alert

@@ -266,7 +266,13 @@ def _measure_line(card: CardSpec, measure: MeasureSpec, inputs: Inputs) -> Line:
     elif value is not None:
         band = band_for(measure, inputs)
         if band is None:
-            line.freshness, line.note = "missing", note or "no band applies"
+            months = inputs.tenure_months
+            line.freshness = "missing"
+            line.note = note or (
+                f"not scored at {months} months of tenure"
+                if months is not None
+                else "no band applies"
+            )
             return line
         line.value = value
         line.colour = colour_of(value, band, measure.higher_is_better)

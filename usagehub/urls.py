@@ -9,6 +9,6 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
-    path("api/v1/", include("scoring.urls")),
-    path("", include("accounts.urls")),
+    path("api/v1/", include("scoring.api_urls")),
+    path("", include("scoring.urls")),
 ]
