@@ -29,7 +29,7 @@ def _pages(account) -> list[str]:
     return [reverse("account-detail", args=[account.pk])]
 
 
-def _posts(account) -> list[tuple[str, dict]]:
+def _posts(account):
     item = ChecklistItem.objects.filter(kind="manual").first()
     objective = ObjectiveFactory(account=account)
     link = AccountUseCase.objects.filter(account=account).first()
