@@ -114,10 +114,10 @@ def _account_context(request: HttpRequest, account: Account, **forms: Any) -> di
     return {
         "account": account,
         "can_edit": can_edit_account(request.user, account),
-        "activity_form": forms.get("activity_form") or ActivityForm(),
+        "activity_form": forms.get("activity_form") or ActivityForm(auto_id="activity_%s"),
         "objective_form": forms.get("objective_form") or ObjectiveForm(),
-        "close_form": ObjectiveCloseForm(),
-        "override_form": OverrideForm(),
+        "close_form": ObjectiveCloseForm(auto_id=False),  # one per objective: no ids
+        "override_form": OverrideForm(auto_id=False),  # one per use case: no ids
         "today": timezone.localdate(),
         "close_errors": forms.get("close_errors"),
         "override_errors": forms.get("override_errors"),
@@ -142,7 +142,7 @@ def _invalid(request: HttpRequest, account: Account, **forms: Any) -> HttpRespon
 @login_required
 def activity_add(request: HttpRequest, pk: int) -> HttpResponse:
     account = account_get_for_user(request.user, pk, for_edit=True)
-    form = ActivityForm(request.POST)
+    form = ActivityForm(request.POST, auto_id="activity_%s")
     if not form.is_valid():
         return _invalid(request, account, activity_form=form)
     data = form.cleaned_data
