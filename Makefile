@@ -39,3 +39,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/layout.py
 	$(BIN)/python bench/recompute.py
+	$(BIN)/python bench/pages.py
