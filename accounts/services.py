@@ -197,7 +197,9 @@ def activity_record(
 
 
 @transaction.atomic
-def checklist_tick(*, link: AccountUseCase, item: ChecklistItem, done: bool, user: User) -> None:
+def checklist_tick(
+    *, link: AccountUseCase, item: ChecklistItem, done: bool, user: User | None
+) -> None:
     """Tick or untick a manual checklist item; metric-driven items tick themselves."""
     if item.use_case_id != link.use_case_id:
         raise DomainError("This item belongs to another use case.", field="item")
@@ -211,7 +213,7 @@ def checklist_tick(*, link: AccountUseCase, item: ChecklistItem, done: bool, use
 
 
 @transaction.atomic
-def use_case_override(*, link: AccountUseCase, status: str, reason: str, user: User) -> None:
+def use_case_override(*, link: AccountUseCase, status: str, reason: str, user: User | None) -> None:
     """Set a use case's status by hand (with a reason, recorded on the timeline), or clear
     the override with an empty status so the status follows the colour again."""
     if status and status not in AccountUseCase.Status.values:

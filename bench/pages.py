@@ -33,11 +33,11 @@ def prepare() -> Any:
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(DISTINCT as_of) FROM scoring_scoresnapshot")
         if cursor.fetchone()[0] < 26:
+            from scoring.models import ScoreSnapshot
+
             columns = [
                 f.column
-                for f in connection.introspection.get_table_description(
-                    cursor, "scoring_scoresnapshot"
-                )
+                for f in ScoreSnapshot._meta.concrete_fields
                 if f.name not in ("id", "as_of")
             ]
             names = ", ".join(columns)

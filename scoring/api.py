@@ -2,7 +2,9 @@
 size limits, gzip bomb guard and strict JSON checks of ``scoring.payload`` apply."""
 
 from django.conf import settings
-from rest_framework import status
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -24,6 +26,19 @@ class IngestView(APIView):
         return Limits(max_bytes=settings.INGEST_MAX_PAYLOAD_BYTES)
 
 
+PING_RESULT = inline_serializer(
+    "PingResult",
+    {
+        "id": serializers.IntegerField(allow_null=True),
+        "status": serializers.CharField(),
+    },
+)
+
+
+@extend_schema(
+    request={"application/json": OpenApiTypes.OBJECT},
+    responses={202: PING_RESULT, 200: PING_RESULT, 409: OpenApiTypes.OBJECT},
+)
 class PingView(IngestView):
     """POST one payload: 202 new, 200 exact duplicate, 409 conflict, 4xx invalid."""
 
@@ -41,6 +56,9 @@ class PingView(IngestView):
         return Response(body, status=STATUS[result.status])
 
 
+@extend_schema(
+    request={"application/x-ndjson": OpenApiTypes.STR}, responses={200: OpenApiTypes.OBJECT}
+)
 class PingBatchView(IngestView):
     """POST NDJSON, one payload per line: a result per line; good lines are kept."""
 

@@ -53,6 +53,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "accounts",
     "scoring",
 ]
@@ -145,6 +147,25 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "usagehub.api.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_RATES": {"api_key": env.str("API_THROTTLE_RATE", default="1200/min")},
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "UsageHub API",
+    "DESCRIPTION": "Ingest usage data, sync the CRM, read health scores, exports and alerts. "
+    "Authenticate with `Authorization: Api-Key <key>`.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "RagEnum": "accounts.models.RAG",
+        "UseCaseStatusEnum": "accounts.models.AccountUseCase.Status",
+        "ObjectiveStatusEnum": "accounts.models.Objective.Status",
+        "AlertStateEnum": "scoring.models.Alert.State",
+    },
 }
 
 # Ingestion limits: one payload (after gzip inflation) and one NDJSON batch.
