@@ -59,6 +59,7 @@ def subscription_upsert(
     arr: Decimal,
     start_date: dt.date,
     renewal_date: dt.date,
+    license_id: str = "",
 ) -> tuple[Subscription, bool]:
     return upsert(
         Subscription,
@@ -70,6 +71,7 @@ def subscription_upsert(
             "arr": Decimal(arr),
             "start_date": start_date,
             "renewal_date": renewal_date,
+            "license_id": license_id,
         },
     )
 

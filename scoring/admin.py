@@ -13,7 +13,7 @@ from django.utils.html import format_html
 
 from accounts.access import accounts_visible_to
 from accounts.models import Account, Instance
-from scoring import admin_metrics, admin_scorecards  # noqa: F401 — they register their admins
+from scoring import admin_metrics, admin_scorecards, admin_webhooks  # noqa: F401 — they register their admins
 from scoring.matching import unmatched_pings_map
 from scoring.models import AccountUsage, RecomputeRequest, UsagePing
 from usagehub.errors import DomainError

@@ -26,6 +26,7 @@ from scoring.models import AccountUsage, RecomputeRequest, Scorecard, ScoreSnaps
 from scoring.payload import MAX_BIGINT
 from scoring.recompute import recompute_enqueue
 from scoring.scorecards import card_spec
+from scoring.webhooks import webhooks_emit
 from usagehub.bulk import copy_insert
 
 BATCH_SIZE = 500
@@ -126,7 +127,8 @@ def _apply_current(
     """Today's consequences of a score: checklist ticks, use-case statuses and alerts."""
     checklists_apply(accounts=loaded.accounts, results=results, inputs=loaded.inputs)
     written = {s.account_id: s for s in changed}
-    alerts_apply(
+    _emit_changes(loaded, written)
+    opened = alerts_apply(
         accounts=loaded.accounts,
         results=results,
         inputs=loaded.inputs,
@@ -136,6 +138,51 @@ def _apply_current(
         silent=loaded.silent,
         now=now,
     )
+    webhooks_emit(
+        event="alert.opened",
+        payloads=[
+            {
+                "account": a.account.crm_id,
+                "kind": a.kind,
+                "measure": a.measure,
+                "severity": a.severity,
+                "message": a.message,
+                "opened_at": a.opened_at.isoformat(),
+            }
+            for a in opened
+        ],
+    )
+
+
+def _emit_changes(loaded: _Loaded, written: dict[int, ScoreSnapshot]) -> None:
+    """health.changed when the overall colour moved; adoption.changed when a use case did."""
+    health, adoption = [], []
+    for account in loaded.accounts:
+        snapshot, before = written.get(account.pk), loaded.previous.get(account.pk)
+        if snapshot is None or before is None:
+            continue
+        if snapshot.overall_colour != before.overall_colour:
+            health.append(
+                {
+                    "account": account.crm_id,
+                    "from": before.overall_colour or None,
+                    "to": snapshot.overall_colour or None,
+                    "score": snapshot.overall_score,
+                    "as_of": snapshot.as_of.isoformat(),
+                }
+            )
+        if snapshot.use_cases != before.use_cases:
+            adoption.append(
+                {
+                    "account": account.crm_id,
+                    "from": before.use_cases,
+                    "to": snapshot.use_cases,
+                    "adoption_count": snapshot.adoption_count,
+                    "platform_adoption": snapshot.platform_adoption,
+                }
+            )
+    webhooks_emit(event="health.changed", payloads=health)
+    webhooks_emit(event="adoption.changed", payloads=adoption)
 
 
 def _clear_marks(marks: dict[int, dt.datetime]) -> None:

@@ -1,12 +1,24 @@
 """Celery tasks of the usage side: thin, idempotent, taking ids."""
 
+from typing import Any
+
 from celery import shared_task
 from django.db import OperationalError
 
 from accounts.models import Account
 from scoring.health import accounts_recompute
+from scoring.models import WebhookDelivery
 from scoring.recompute import recompute_enqueue, recompute_mark_all
 from scoring.tracking import metric_values_backfill
+from scoring.webhooks import (
+    DeliveryFailed,
+    retry_delay,
+    webhook_attempt,
+    webhook_gave_up,
+    webhook_retry_planned,
+)
+
+WEBHOOK_MAX_RETRIES = 6
 
 
 @shared_task(
@@ -51,3 +63,20 @@ def recompute_sweep() -> int:
 def metrics_backfill(key_paths: list[str]) -> int:
     """Extract newly tracked metrics from every stored payload."""
     return metric_values_backfill(key_paths=key_paths)
+
+
+@shared_task(bind=True, acks_late=True, max_retries=WEBHOOK_MAX_RETRIES)
+def webhook_deliver(self: Any, delivery_id: int) -> None:
+    """Deliver one webhook; retry with exponential backoff, then give up (logged)."""
+    delivery = WebhookDelivery.objects.select_related("endpoint").filter(pk=delivery_id).first()
+    if delivery is None or delivery.status == WebhookDelivery.Status.DELIVERED:
+        return
+    try:
+        webhook_attempt(delivery=delivery)
+    except DeliveryFailed as exc:
+        if self.request.retries >= self.max_retries:
+            webhook_gave_up(delivery=delivery)
+            return
+        delay = retry_delay(len(delivery.attempts))
+        webhook_retry_planned(delivery=delivery, seconds=delay)
+        raise self.retry(exc=exc, countdown=delay) from exc

@@ -52,6 +52,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
     response = drf_exception_handler(exc, context)
-    if response is not None and isinstance(exc, exceptions.APIException):
-        response.data = {"errors": _flatten(exc.detail)}
+    if response is not None:
+        detail = exc.detail if isinstance(exc, exceptions.APIException) else response.data
+        if isinstance(detail, dict) and set(detail) == {"detail"}:
+            detail = detail["detail"]
+        response.data = {"errors": _flatten(detail)}
     return response

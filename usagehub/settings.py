@@ -147,6 +147,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "usagehub.api.exception_handler",
+    "URL_FORMAT_OVERRIDE": None,  # ?format=csv belongs to the export, not to DRF
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {"api_key": env.str("API_THROTTLE_RATE", default="1200/min")},
 }
@@ -226,6 +227,8 @@ EMAIL_BACKEND = env.str(
 )
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="usagehub@localhost")
 ALERT_EMAILS = env.bool("ALERT_EMAILS", default=False)
+# First webhook retry after this many seconds, doubling each time (capped at an hour).
+WEBHOOK_RETRY_BASE_SECONDS = env.int("WEBHOOK_RETRY_BASE_SECONDS", default=30)
 
 LOGGING = {
     "version": 1,

@@ -3,6 +3,7 @@
 from scoring.models.results import Alert, ScoreSnapshot
 from scoring.models.scorecard import Band, Measure, Scorecard, ScorecardGroup, ScorecardUseCase
 from scoring.models.usage import AccountUsage, MetricDefinition, RecomputeRequest, UsagePing
+from scoring.models.webhooks import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "AccountUsage",
@@ -16,4 +17,6 @@ __all__ = [
     "ScorecardGroup",
     "ScorecardUseCase",
     "UsagePing",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]
