@@ -79,7 +79,7 @@ def _retry_like_a_worker(delivery_id: int) -> None:
         if WebhookDelivery.objects.get(pk=delivery_id).status != "pending":
             return
         with contextlib.suppress(Retry, DeliveryFailed):
-            webhook_deliver.apply(args=[delivery_id], retries=retries)
+            webhook_deliver.apply(args=(delivery_id,), retries=retries)
 
 
 def test_a_receiver_gets_a_correctly_signed_delivery(receiver, django_capture_on_commit_callbacks):
