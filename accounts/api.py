@@ -18,6 +18,7 @@ from accounts import services
 from accounts.access import account_get_for_user
 from accounts.api_auth import AccountAPIView, acting_user
 from accounts.models import (
+    RAG,
     Account,
     AccountUseCase,
     Activity,
@@ -31,7 +32,9 @@ from accounts.models import (
 
 
 class AccountSerializer(serializers.ModelSerializer):
-    owner = serializers.CharField(source="owner.username", read_only=True, default=None)
+    owner = serializers.CharField(
+        source="owner.username", read_only=True, default=None, allow_null=True
+    )
 
     class Meta:
         model = Account
@@ -68,6 +71,7 @@ class SubscriptionSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["id", "external_id", "updated_at"]
+        extra_kwargs = {"licensed_seats": {"required": True}, "arr": {"required": True}}
 
 
 class InstanceSerializer(serializers.ModelSerializer):
@@ -133,10 +137,11 @@ class ActivitySerializer(serializers.ModelSerializer):
     personas = serializers.SlugRelatedField(
         slug_field="key", queryset=Persona.objects.all(), many=True, required=False
     )
-    author = serializers.CharField(source="author.username", read_only=True, default=None)
-    kind = serializers.ChoiceField(
-        choices=[c for c in Activity.Kind.values if c != Activity.Kind.SYSTEM]
+    author = serializers.CharField(
+        source="author.username", read_only=True, default=None, allow_null=True
     )
+    kind = serializers.ChoiceField(choices=Activity.Kind.choices)
+    sentiment = serializers.ChoiceField(choices=RAG.choices, allow_blank=True, required=False)
 
     class Meta:
         model = Activity
@@ -154,9 +159,16 @@ class ActivitySerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "author", "created_at"]
         extra_kwargs = {"occurred_at": {"required": False}}
 
+    def validate_kind(self, kind: str) -> str:
+        if kind == Activity.Kind.SYSTEM:
+            raise serializers.ValidationError("System events are written by UsageHub itself.")
+        return kind
+
 
 class AccountUseCaseSerializer(serializers.ModelSerializer):
     use_case = serializers.CharField(source="use_case.key", read_only=True)
+    computed_status = serializers.CharField(read_only=True, allow_blank=True)
+    override_status = serializers.CharField(read_only=True, allow_blank=True)
     checklist = serializers.SerializerMethodField()
 
     class Meta:
@@ -303,13 +315,15 @@ class ObjectiveListCreate(AccountAPIView, generics.ListCreateAPIView):
         return Response(ObjectiveSerializer(objective).data, status=status.HTTP_201_CREATED)
 
 
-class ObjectiveUpdate(AccountAPIView):
-    serializer_class: Any = ObjectiveSerializer
-
+class ObjectiveAPIView(AccountAPIView):
     def _objective(self, pk: int) -> Objective:
         objective = get_object_or_404(Objective, pk=pk)
         self.account(objective.account_id, for_edit=True)
         return objective
+
+
+class ObjectiveUpdate(ObjectiveAPIView):
+    serializer_class = ObjectiveSerializer
 
     def patch(self, request: Request, pk: int) -> Response:
         objective = self._objective(pk)
@@ -319,7 +333,7 @@ class ObjectiveUpdate(AccountAPIView):
         return Response(ObjectiveSerializer(objective).data)
 
 
-class ObjectiveClose(ObjectiveUpdate):
+class ObjectiveClose(ObjectiveAPIView):
     serializer_class = ObjectiveCloseSerializer
 
     def post(self, request: Request, pk: int) -> Response:

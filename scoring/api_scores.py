@@ -29,6 +29,7 @@ from usagehub.errors import DomainError
 
 class SnapshotSerializer(serializers.ModelSerializer):
     scorecard_version = serializers.IntegerField(source="scorecard.version", read_only=True)
+    overall_colour = serializers.CharField(read_only=True, allow_blank=True)
 
     class Meta:
         model = ScoreSnapshot
