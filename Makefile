@@ -40,3 +40,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/layout.py
 	$(BIN)/python bench/recompute.py
 	$(BIN)/python bench/pages.py
+	$(BIN)/python bench/api.py

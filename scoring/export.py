@@ -60,13 +60,15 @@ def crm_rows(
         s.pk: s
         for s in ScoreSnapshot.objects.filter(
             pk__in=[a.snapshot_id for a in listed if a.snapshot_id]
-        ).select_related("scorecard")
+        )
+        .select_related("scorecard")
+        .defer("ledger", "diff", "objectives")  # the export needs colours, not explanations
     }
     return [_row(a, snapshots.get(a.snapshot_id)) for a in listed]
 
 
 def _row(account: Any, snapshot: ScoreSnapshot | None) -> dict[str, Any]:
-    colours = {line["key"]: line.get("colour") for line in (snapshot.ledger if snapshot else [])}
+    colours = snapshot.colours if snapshot else {}
     milestones = snapshot.milestones if snapshot else {}
     usage = getattr(account, "usage", None) if hasattr(account, "usage") else None
     row: dict[str, Any] = {

@@ -231,6 +231,7 @@ def _snapshot(
         else None
     )
     snapshot.ledger = ledger
+    snapshot.colours = {line.key: line.colour for line in result.lines}
     snapshot.use_cases = result.use_case_colours
     snapshot.milestones = milestones_compute(
         inputs=inputs,

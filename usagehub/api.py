@@ -3,8 +3,10 @@
 import logging
 from typing import Any
 
+import orjson
 from django import db
 from rest_framework import exceptions
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -58,3 +60,14 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             detail = detail["detail"]
         response.data = {"errors": _flatten(detail)}
     return response
+
+
+class FastJSONRenderer(JSONRenderer):
+    """DRF's JSON renderer on orjson: scores and ledgers are kilobytes of JSON per request."""
+
+    def render(
+        self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None
+    ) -> bytes:
+        if data is None:
+            return b""
+        return orjson.dumps(data, default=str, option=orjson.OPT_NON_STR_KEYS)

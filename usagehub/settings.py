@@ -73,7 +73,7 @@ if not DEBUG:
     # Production serves static files from the app process; runserver does it in DEBUG.
     MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
 
-ROOT_URLCONF = "usagehub.urls"
+ROOT_URLCONF = env.str("ROOT_URLCONF", default="usagehub.urls")
 WSGI_APPLICATION = "usagehub.wsgi.application"
 
 TEMPLATES = [
@@ -145,10 +145,10 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["usagehub.api.FastJSONRenderer"],
     "EXCEPTION_HANDLER": "usagehub.api.exception_handler",
-    "URL_FORMAT_OVERRIDE": None,
-    "DEFAULT_METADATA_CLASS": None,  # OPTIONS answers 405: the schema documents the API  # ?format=csv belongs to the export, not to DRF
+    "URL_FORMAT_OVERRIDE": None,  # ?format=csv belongs to the export, not to DRF
+    "DEFAULT_METADATA_CLASS": None,  # OPTIONS answers 405: the schema documents the API
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {"api_key": env.str("API_THROTTLE_RATE", default="1200/min")},
 }

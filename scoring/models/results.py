@@ -29,6 +29,7 @@ class ScoreSnapshot(models.Model):
     billable_users = models.BigIntegerField(null=True, blank=True)
     licensed_seats = models.BigIntegerField(null=True, blank=True)
     ledger = models.JSONField(default=list)
+    colours = models.JSONField(default=dict, help_text="Each ledger line's colour, by key.")
     use_cases = models.JSONField(default=dict)
     milestones = models.JSONField(default=dict)
     objectives = models.JSONField(default=list)
