@@ -273,3 +273,26 @@ def test_the_openapi_schema_and_docs_are_served_without_a_cdn(client):
     assert docs.status_code == 200
     assert b"cdn" not in docs.content.lower()
     assert b"/static/drf_spectacular_sidecar/" in docs.content
+
+
+def test_each_key_is_throttled_with_a_json_429(api, scored, settings):
+    from django.core.cache import cache
+
+    cache.clear()
+    rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "api_key": "2/min"}
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+    from accounts.api_auth import ApiKeyRateThrottle
+
+    ApiKeyRateThrottle.THROTTLE_RATES = rates
+    try:
+        key, other = key_for(None), key_for(None)
+        codes = [call(api, "GET", "/api/v1/accounts", key).status_code for _ in range(3)]
+        assert codes == [200, 200, 429]
+        throttled = call(api, "GET", "/api/v1/accounts", key)
+        assert throttled.json()["errors"][0]["code"] == "throttled"
+        assert call(api, "GET", "/api/v1/accounts", other).status_code == 200
+    finally:
+        from rest_framework.settings import api_settings
+
+        ApiKeyRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
+        cache.clear()
