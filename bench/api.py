@@ -43,23 +43,12 @@ def main() -> None:
     django.setup()
     from accounts.api_keys import api_key_create
     from accounts.models import Account
-    from tests.processes import free_port, running
+    from tests.processes import free_port, gunicorn, running
 
     _, key = api_key_create(name="bench-api", scopes=["read"])
     ids = list(Account.objects.order_by("pk").values_list("pk", flat=True)[:200])
     port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "usagehub.wsgi",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        "2",
-        "--log-level",
-        "warning",
-    ]
+    command = gunicorn(port)
     env = bench_env(
         ROOT_URLCONF="bench.urls",
         DJANGO_DEBUG="false",

@@ -100,21 +100,10 @@ def cli(path: Path, broker: str) -> tuple[float, int]:
 
 
 def http_post(lines: list[bytes], key: str, broker: str) -> tuple[float, list[float]]:
-    from tests.processes import free_port, running
+    from tests.processes import free_port, gunicorn, running
 
     port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "usagehub.wsgi",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        "2",
-        "--log-level",
-        "warning",
-    ]
+    command = gunicorn(port)
     latencies: list[float] = []
 
     def post_all(chunk: list[bytes]) -> None:

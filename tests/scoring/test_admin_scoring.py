@@ -72,3 +72,56 @@ def test_unmatched_pings_are_mapped_to_an_account_from_the_admin(
     ping.refresh_from_db()
     assert ping.instance.account == account
     assert ping.instance.instance_type == "production"
+
+
+def _draft():
+    from scoring.scorecards import scorecard_draft_create
+
+    return scorecard_draft_create(source=Scorecard.objects.get(version=1))
+
+
+def test_bands_out_of_order_are_refused_with_a_clear_message():
+    from django.core.exceptions import ValidationError
+
+    from scoring.models import Band
+
+    measure = _draft().measures.get(key="ci_pipeline_users")
+    band = Band(measure=measure, yellow_from=0.5, green_from=0.2)
+    with pytest.raises(ValidationError, match="out of order"):
+        band.full_clean()
+
+
+def test_a_weight_of_zero_is_refused():
+    from django.core.exceptions import ValidationError
+
+    measure = _draft().measures.get(key="ci_pipeline_users")
+    measure.weight = 0
+    with pytest.raises(ValidationError, match="measure_weight_positive"):
+        measure.full_clean()
+
+
+def test_the_admin_refuses_a_key_path_missing_from_the_dictionary(client, admin_user):
+    draft = _draft()
+    client.force_login(admin_user)
+    response = client.post(
+        reverse("admin:scoring_measure_add"),
+        {
+            "scorecard": draft.pk,
+            "key": "made_up",
+            "name": "Made up",
+            "kind": "ratio",
+            "group": draft.groups.get(key="product").pk,
+            "weight": 1,
+            "numerator": '["counts.no_such_metric"]',
+            "denominator": '["billable_users"]',
+            "personas": "[]",
+            "unit": "",
+            "higher_is_better": "on",
+            "required_tier": "free",
+            "position": 0,
+            "bands-TOTAL_FORMS": 0,
+            "bands-INITIAL_FORMS": 0,
+        },
+    )
+    assert response.status_code == 200
+    assert b"Not in the metrics dictionary: counts.no_such_metric" in response.content

@@ -16,7 +16,7 @@ from django.contrib.sessions.models import Session
 from django.utils import timezone
 
 from accounts.tasks import sessions_purge_expired
-from tests.processes import database_url_of_tests, free_port, private_redis
+from tests.processes import celery_worker, database_url_of_tests, free_port, private_redis
 from usagehub.celery import app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -98,20 +98,7 @@ def shared_broker_url() -> str:
 def test_a_real_worker_runs_tasks_from_redis(on_postgres, shared_broker_url):
     queue = f"test-{uuid.uuid4().hex}"  # a queue of this test's own on the shared Redis
     worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "usagehub",
-            "worker",
-            "--pool=solo",
-            "--without-gossip",
-            "--without-mingle",
-            "--loglevel=WARNING",
-            "-Q",
-            queue,
-        ],
+        celery_worker(queue),
         cwd=ROOT,
         env={
             **os.environ,
