@@ -7,10 +7,9 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
-from django.utils import timezone
 
 from accounts.access import accounts_visible_to
-from accounts.api_keys import api_key_create
+from accounts.api_keys import api_key_create, api_keys_revoke
 from accounts.models import (
     Account,
     AccountUseCase,
@@ -248,5 +247,5 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke the selected keys")
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
-        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
-        self.message_user(request, f"{count} keys revoked.")
+        count = api_keys_revoke(keys=queryset)
+        self.message_user(request, f"{count} keys revoked (other processes within 10 s).")

@@ -6,7 +6,9 @@ import datetime as dt
 import io
 from typing import Any
 
-from django.db.models import Q, QuerySet
+import orjson
+from django.db.models import F, Q, QuerySet, TextField
+from django.db.models.functions import Cast
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -95,22 +97,47 @@ class AlertActionSerializer(serializers.Serializer):
     note = serializers.CharField(max_length=2000, required=False, default="", allow_blank=True)
 
 
+SNAPSHOT_JSON = ("ledger", "colours", "use_cases", "milestones", "objectives", "diff")
+SNAPSHOT_SCALARS = (
+    "as_of",
+    "computed_at",
+    "overall_score",
+    "overall_colour",
+    "sentiment_override",
+    "adoption_count",
+    "platform_adoption",
+    "utilization",
+    "billable_users",
+    "licensed_seats",
+)
+
+
+@extend_schema(responses=SnapshotSerializer)
 class AccountHealth(AccountAPIView):
-    """The latest health of an account, with every measure's explanation (the ledger)."""
+    """The latest health of an account, with every measure's explanation (the ledger).
+
+    Hot path for CRM syncs: one query checks access and reads the snapshot, and the JSON
+    columns go out as the text the database holds, never decoded and encoded again."""
 
     serializer_class = SnapshotSerializer
 
     def get(self, request: Request, pk: int) -> Response:
-        account = self.account(pk)
-        snapshot = (
-            ScoreSnapshot.objects.filter(account=account)
-            .select_related("scorecard")
+        row = (
+            ScoreSnapshot.objects.filter(account_id=pk, account__in=self.visible_accounts())
             .order_by("-as_of", "-computed_at")
+            .values(
+                *SNAPSHOT_SCALARS,
+                scorecard_version=F("scorecard__version"),
+                **{f"{name}_json": Cast(name, TextField()) for name in SNAPSHOT_JSON},
+            )
             .first()
         )
-        if snapshot is None:
-            raise NotFound("This account has not been scored yet.")
-        return Response(SnapshotSerializer(snapshot).data)
+        if row is None:
+            raise NotFound("No score for this account.")
+        data: dict[str, Any] = {name: row[name] for name in SNAPSHOT_SCALARS}
+        data["scorecard_version"] = row["scorecard_version"]
+        data.update({name: orjson.Fragment(row[f"{name}_json"]) for name in SNAPSHOT_JSON})
+        return Response(data)
 
 
 @extend_schema(parameters=[OpenApiParameter("since", OpenApiTypes.DATE, required=False)])
