@@ -1,0 +1,72 @@
+"""Operations: health check, security headers, login throttling, payload retention."""
+
+import datetime as dt
+import io
+
+import pytest
+from django.core.cache import cache
+from django.core.management import call_command
+from django.urls import reverse
+from django.utils import timezone
+
+from scoring.models import UsagePing
+
+pytestmark = pytest.mark.django_db
+
+
+def test_healthz_reports_the_database_and_the_broker(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json()["checks"]["database"] == "ok"
+    assert "broker" in response.json()["checks"]
+
+
+def test_pages_carry_a_content_security_policy(client):
+    policy = client.get(reverse("login"))["Content-Security-Policy"]
+    assert "script-src 'self';" in policy
+    assert "frame-ancestors 'none'" in policy
+    docs = client.get("/api/docs/")["Content-Security-Policy"]
+    assert "'unsafe-inline'" in docs.split("script-src")[1].split(";")[0]
+
+
+def test_password_guessing_is_throttled_per_username_and_address(client, owner):
+    cache.clear()
+    for _ in range(5):
+        assert (
+            client.post(reverse("login"), {"username": "alice", "password": "x"}).status_code == 200
+        )
+    blocked = client.post(
+        reverse("login"), {"username": "alice", "password": "correct horse battery"}
+    )
+    assert blocked.status_code == 429
+    assert b"Too many failed sign-ins" in blocked.content
+    assert "_auth_user_id" not in client.session
+    other = client.post(reverse("login"), {"username": "bob", "password": "x"})
+    assert other.status_code == 200  # another username is not locked out
+    cache.clear()
+
+
+def test_retention_drops_old_raw_payloads_but_keeps_extracted_values():
+    old = UsagePing.objects.create(
+        instance_uuid="u",
+        recorded_at=timezone.now() - dt.timedelta(days=500),
+        content_hash="a",
+        payload={"x": 1},
+        metrics={"m": 5},
+        billable_users=7,
+    )
+    new = UsagePing.objects.create(
+        instance_uuid="u",
+        recorded_at=timezone.now() - dt.timedelta(days=5),
+        content_hash="b",
+        payload={"x": 2},
+        metrics={"m": 6},
+    )
+    out = io.StringIO()
+    call_command("prune_raw_payloads", "--older-than-days", "400", stdout=out)
+    old.refresh_from_db()
+    new.refresh_from_db()
+    assert old.payload is None
+    assert (old.metrics, old.billable_users) == ({"m": 5}, 7)
+    assert new.payload == {"x": 2}
+    assert out.getvalue().startswith("1 raw payloads dropped")
