@@ -13,6 +13,7 @@ from django.utils import timezone
 from accounts.models import Account, Activity
 from scoring import engine
 from scoring.models import Alert, ScoreSnapshot
+from usagehub.bulk import copy_insert
 
 PRODUCT_GROUP = "product"
 CI_PIPELINES = "counts_monthly.ci_internal_pipelines"
@@ -234,18 +235,20 @@ def alerts_apply(
                 alert.state, alert.closed_at = Alert.State.CLOSED, now
                 alert.note = alert.note or "Closed automatically: the condition cleared."
                 closed.append(alert)
-    Alert.objects.bulk_create(opened)
+    copy_insert(opened)
     Alert.objects.bulk_update(updated, ["message", "severity", "data", "updated_at"])
     Alert.objects.bulk_update(closed, ["state", "closed_at", "note", "updated_at"])
-    Activity.objects.bulk_create(
-        Activity(
-            account=alert.account,
-            kind=Activity.Kind.SYSTEM,
-            occurred_at=now,
-            body=f"Alert: {alert.message}",
-            data={"alert": alert.kind, "measure": alert.measure},
-        )
-        for alert in opened
+    copy_insert(
+        [
+            Activity(
+                account=alert.account,
+                kind=Activity.Kind.SYSTEM,
+                occurred_at=now,
+                body=f"Alert: {alert.message}",
+                data={"alert": alert.kind, "measure": alert.measure},
+            )
+            for alert in opened
+        ]
     )
     _email_owners(opened)
     return opened

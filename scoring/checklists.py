@@ -15,6 +15,7 @@ from accounts.models import (
 from scoring import engine
 from scoring.models import MetricDefinition
 from scoring.tracking import metric_tracking_set
+from usagehub.bulk import copy_insert
 
 STATUS_OF_COLOUR = {
     engine.GREEN: AccountUseCase.Status.ADOPTED,
@@ -58,9 +59,12 @@ def checklists_apply(
         for uc in use_cases
         if (account.pk, uc.pk) not in links
     ]
-    for link in AccountUseCase.objects.bulk_create(missing):
+    for link in missing:
         links[(link.account_id, link.use_case_id)] = link
-    _statuses(accounts, use_cases, results, links)
+    changed = [link for link in _statuses(accounts, use_cases, results, links) if link.pk]
+    copy_insert(missing)  # new links go in with their status: a book's first scoring
+    # would otherwise update every row it had just made
+    AccountUseCase.objects.bulk_update(changed, ["computed_status", "status", "updated_at"])
     _ticks(accounts, items, inputs, links)
 
 
@@ -69,7 +73,8 @@ def _statuses(
     use_cases: list[UseCase],
     results: dict[int, engine.Result],
     links: dict[Any, AccountUseCase],
-) -> None:
+) -> list[AccountUseCase]:
+    """Set each link's status from its colour (unless overridden); returns those changed."""
     changed = []
     for account in accounts:
         lines = {line.key: line for line in results[account.pk].lines if line.kind == "use_case"}
@@ -80,7 +85,7 @@ def _statuses(
             if (link.computed_status, link.status) != (computed, status):
                 link.computed_status, link.status = computed, status
                 changed.append(link)
-    AccountUseCase.objects.bulk_update(changed, ["computed_status", "status", "updated_at"])
+    return changed
 
 
 def _status_of(line: engine.Line | None) -> str:
@@ -118,7 +123,7 @@ def _ticks(
             elif row.done != done:
                 row.done, row.changed_by = done, None
                 changed.append(row)
-    ChecklistProgress.objects.bulk_create(new)
+    copy_insert(new)
     ChecklistProgress.objects.bulk_update(changed, ["done", "changed_by", "changed_at"])
 
 

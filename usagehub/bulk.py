@@ -26,6 +26,7 @@ def copy_insert(
         return
     table = model._meta.db_table
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    names = [f.name for f in fields]
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
@@ -34,19 +35,34 @@ def copy_insert(
         for obj, (pk,) in zip(objs, cursor.fetchall(), strict=True):
             obj.pk = pk
         columns = ", ".join(["id", *(f.column for f in fields)])
+        readers = [_reader(f) for f in fields]
         with (
             connection.wrap_database_errors,
             cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
         ):
             for obj in objs:
                 given = overrides(obj) if overrides else {}
-                copy.write_row([obj.pk, *(_value(f, obj, given) for f in fields)])
+                copy.write_row(
+                    [
+                        obj.pk,
+                        *(
+                            given[name] if name in given else read(obj)
+                            for name, read in zip(names, readers, strict=True)
+                        ),
+                    ]
+                )
 
 
-def _value(field: models.Field, obj: models.Model, given: dict[str, Any]) -> Any:
-    if field.name in given:
-        return given[field.name]
-    value = field.pre_save(obj, add=True)
+def _reader(field: models.Field) -> Callable[[models.Model], Any]:
+    """How to read one column's value off an object, decided once per field, not per row."""
+    if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+        return lambda obj: field.pre_save(obj, add=True)
     if isinstance(field, models.JSONField):
-        return None if value is None else orjson.dumps(value).decode()
-    return field.get_db_prep_save(value, connection)
+        attname = field.attname
+
+        def json_text(obj: models.Model) -> str | None:
+            value = getattr(obj, attname)
+            return None if value is None else orjson.dumps(value).decode()
+
+        return json_text
+    return lambda obj: field.get_db_prep_save(getattr(obj, field.attname), connection)
