@@ -26,6 +26,7 @@ from accounts.models import (
     UseCase,
     User,
 )
+from usagehub.audit import AuditedAdmin
 
 
 class AccountScopedAdmin(admin.ModelAdmin):
@@ -140,7 +141,7 @@ class ChecklistItemInline(admin.TabularInline):
 
 
 @admin.register(UseCase)
-class UseCaseAdmin(admin.ModelAdmin):
+class UseCaseAdmin(AuditedAdmin, admin.ModelAdmin):
     list_display = ["name", "key", "required_tier", "position", "is_active", "item_count"]
     list_filter = ["required_tier", "is_active"]
     search_fields = ["name", "key"]

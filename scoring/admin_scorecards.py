@@ -23,6 +23,7 @@ from scoring.models import (
     ScoreSnapshot,
 )
 from scoring.scorecards import scorecard_draft_create, scorecard_publish
+from usagehub.audit import AuditedAdmin
 from usagehub.errors import DomainError
 
 
@@ -58,7 +59,7 @@ class UseCaseWeightInline(DraftOnly, admin.TabularInline):
 
 
 @admin.register(Scorecard)
-class ScorecardAdmin(DraftOnly, admin.ModelAdmin):
+class ScorecardAdmin(AuditedAdmin, DraftOnly, admin.ModelAdmin):
     list_display = ["__str__", "status", "published_at", "created_at", "notes"]
     list_filter = ["status"]
     inlines = [GroupInline, UseCaseWeightInline]
@@ -110,7 +111,7 @@ class BandInline(DraftOnly, admin.TabularInline):
 
 
 @admin.register(Measure)
-class MeasureAdmin(DraftOnly, admin.ModelAdmin):
+class MeasureAdmin(AuditedAdmin, DraftOnly, admin.ModelAdmin):
     list_display = [
         "name",
         "key",

@@ -125,3 +125,45 @@ def test_the_admin_refuses_a_key_path_missing_from_the_dictionary(client, admin_
     )
     assert response.status_code == 200
     assert b"Not in the metrics dictionary: counts.no_such_metric" in response.content
+
+
+def test_admin_changes_to_use_cases_are_audited_with_before_and_after(client, admin_user):
+    import json
+
+    from django.contrib.admin.models import LogEntry
+
+    from accounts.models import UseCase
+
+    client.force_login(admin_user)
+    use_case = UseCase.objects.get(key="cd")
+    items = list(use_case.checklist_items.all())
+    data = {
+        "key": "cd",
+        "name": "Continuous delivery",
+        "description": use_case.description,
+        "required_tier": "premium",
+        "position": use_case.position,
+        "is_active": "on",
+        "checklist_items-TOTAL_FORMS": len(items),
+        "checklist_items-INITIAL_FORMS": len(items),
+    }
+    for i, item in enumerate(items):
+        data.update(
+            {
+                f"checklist_items-{i}-id": item.pk,
+                f"checklist_items-{i}-use_case": use_case.pk,
+                f"checklist_items-{i}-position": item.position,
+                f"checklist_items-{i}-title": item.title,
+                f"checklist_items-{i}-kind": item.kind,
+                f"checklist_items-{i}-metric_key_path": item.metric_key_path,
+                f"checklist_items-{i}-comparison": item.comparison,
+                f"checklist_items-{i}-target_value": item.target_value or "",
+            }
+        )
+    response = client.post(reverse("admin:accounts_usecase_change", args=[use_case.pk]), data)
+    assert response.status_code == 302
+    entry = LogEntry.objects.filter(object_id=str(use_case.pk)).latest("action_time")
+    values = next(m["values"] for m in json.loads(entry.change_message) if "values" in m)
+    assert values["required_tier"] == {"before": "free", "after": "premium"}
+    assert values["name"]["after"] == "Continuous delivery"
+    assert entry.user == admin_user

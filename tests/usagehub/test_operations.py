@@ -70,3 +70,22 @@ def test_retention_drops_old_raw_payloads_but_keeps_extracted_values():
     assert (old.metrics, old.billable_users) == ({"m": 5}, 7)
     assert new.payload == {"x": 2}
     assert out.getvalue().startswith("1 raw payloads dropped")
+
+
+def test_json_logs_are_one_object_per_line():
+    import json
+    import logging
+
+    from usagehub.logs import JsonFormatter
+
+    record = logging.makeLogRecord(
+        {
+            "name": "scoring",
+            "levelname": "WARNING",
+            "msg": "broker %s",
+            "args": ("down",),
+            "account": 42,
+        }
+    )
+    line = json.loads(JsonFormatter().format(record))
+    assert (line["message"], line["level"], line["account"]) == ("broker down", "WARNING", 42)
