@@ -41,3 +41,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/recompute.py
 	$(BIN)/python bench/pages.py
 	$(BIN)/python bench/api.py
+	$(BIN)/python bench/load.py
