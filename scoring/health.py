@@ -89,9 +89,13 @@ def _recompute_batch(
     ids: list[int], as_of: dt.date | None, scorecard: Scorecard, card: engine.CardSpec
 ) -> int:
     day = as_of or timezone.localdate()
-    marks = dict(
-        RecomputeRequest.objects.filter(account_id__in=ids).values_list(
-            "account_id", "requested_at"
+    marks = (  # a past day's run clears no marks, so it need not read them
+        {}
+        if as_of is not None
+        else dict(
+            RecomputeRequest.objects.filter(account_id__in=ids).values_list(
+                "account_id", "requested_at"
+            )
         )
     )
     loaded = _load(ids, day)
@@ -110,11 +114,11 @@ def _recompute_batch(
         if snapshot is not None:
             changed.append(snapshot)
     with transaction.atomic():
-        _save_snapshots(changed, loaded)
+        _save_snapshots(changed)
         if as_of is None:  # a past day is a snapshot only; usage, checklists, alerts are today's
             _save_usage(loaded, now)
             _apply_current(loaded, results, changed, now)
-            _clear_marks(marks)
+            _clear_marks(marks)  # only the marks seen before scoring started
     return len(changed)
 
 
@@ -331,7 +335,7 @@ def _diff(
     return changes
 
 
-def _save_snapshots(snapshots: list[ScoreSnapshot], loaded: _Loaded) -> None:
+def _save_snapshots(snapshots: list[ScoreSnapshot]) -> None:
     new = [s for s in snapshots if s.pk is None]
     old = [s for s in snapshots if s.pk is not None]
     copy_insert(new)
