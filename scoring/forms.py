@@ -98,3 +98,10 @@ class OverrideForm(forms.Form):
 class AlertForm(forms.Form):
     action = forms.ChoiceField(choices=[("acknowledge", "Acknowledge"), ("close", "Close")])
     note = forms.CharField(max_length=2000, required=False)
+
+
+class SharedReportForm(forms.Form):
+    label = forms.CharField(max_length=100, required=False, label="For")
+    expires_on = forms.DateField(
+        label="Expires after", widget=forms.DateInput(attrs={"type": "date"})
+    )

@@ -9,6 +9,7 @@ import datetime as dt
 import hashlib
 from collections import defaultdict
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -27,6 +28,7 @@ from scoring.payload import MAX_BIGINT
 from scoring.recompute import recompute_enqueue
 from scoring.scorecards import card_spec
 from scoring.webhooks import webhooks_emit
+from scoring.weekly import weekly_health_save
 from usagehub.bulk import copy_insert
 
 BATCH_SIZE = 500
@@ -82,6 +84,8 @@ class _Loaded:
         self.month_ago: dict[int, ScoreSnapshot] = {}
         self.current: dict[int, ScoreSnapshot] = {}
         self.renewal: dict[int, dt.date | None] = {}
+        self.tiers: dict[int, str] = {}
+        self.arr: dict[int, Decimal] = {}
         self.objectives: dict[int, list[Objective]] = defaultdict(list)
 
 
@@ -115,6 +119,7 @@ def _recompute_batch(
             changed.append(snapshot)
     with transaction.atomic():
         _save_snapshots(changed)
+        weekly_health_save(changed, tiers=loaded.tiers, arr=loaded.arr)
         if as_of is None:  # a past day is a snapshot only; usage, checklists, alerts are today's
             _save_usage(loaded, now)
             _apply_current(loaded, results, changed, now)
@@ -371,8 +376,7 @@ def _load(ids: list[int], day: dt.date) -> _Loaded:
     loaded = _Loaded()
     end = timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min))
     loaded.accounts = list(Account.objects.filter(pk__in=ids).order_by("pk"))
-    tiers, seats, renewal = _subscriptions(ids, day)
-    loaded.renewal = renewal
+    seats = _subscriptions(ids, day, loaded)
     instances = _instances(ids, end)
     latest = _latest_pings(instances, end)
     history = _history(instances, end)
@@ -414,7 +418,7 @@ def _load(ids: list[int], day: dt.date) -> _Loaded:
         counts = objectives.get(account.pk, {})
         loaded.inputs[account.pk] = engine.Inputs(
             as_of=day,
-            tier=tiers.get(account.pk, "free"),
+            tier=loaded.tiers.get(account.pk, "free"),
             priority=account.priority,
             customer_since=account.customer_since,
             billable_users=billable,
@@ -437,23 +441,23 @@ def _load(ids: list[int], day: dt.date) -> _Loaded:
 TIER_ORDER = ["free", "premium", "ultimate"]
 
 
-def _subscriptions(
-    ids: list[int], day: dt.date
-) -> tuple[dict[int, str], dict[int, int], dict[int, dt.date | None]]:
-    """Per account: the highest plan, total CRM seats, the next renewal date."""
-    tiers: dict[int, str] = {}
+def _subscriptions(ids: list[int], day: dt.date, loaded: _Loaded) -> dict[int, int]:
+    """Per account: the highest plan, the next renewal, the ARR of subscriptions started
+    by ``day`` (into ``loaded``); returns the total CRM seats."""
     seats: dict[int, int] = defaultdict(int)
-    renewal: dict[int, dt.date | None] = {}
     rows = Subscription.objects.filter(account_id__in=ids).values_list(
-        "account_id", "plan", "licensed_seats", "renewal_date"
+        "account_id", "plan", "licensed_seats", "renewal_date", "start_date", "arr"
     )
-    for pk, plan, licensed, renews in rows:
-        if TIER_ORDER.index(plan) >= TIER_ORDER.index(tiers.get(pk, "free")):
-            tiers[pk] = plan
+    for pk, plan, licensed, renews, starts, arr in rows:
+        if TIER_ORDER.index(plan) >= TIER_ORDER.index(loaded.tiers.get(pk, "free")):
+            loaded.tiers[pk] = plan
         seats[pk] += licensed
-        if renews >= day and (renewal.get(pk) is None or renews < renewal[pk]):  # type: ignore[operator]
-            renewal[pk] = renews
-    return tiers, dict(seats), renewal
+        if starts <= day:
+            loaded.arr[pk] = loaded.arr.get(pk, Decimal(0)) + arr
+        known = loaded.renewal.get(pk)
+        if renews >= day and (known is None or renews < known):
+            loaded.renewal[pk] = renews
+    return dict(seats)
 
 
 def _instances(ids: list[int], end: dt.datetime) -> dict[int, list[Instance]]:

@@ -3,6 +3,7 @@ service, render. Writes answer with a redirect; invalid forms re-render with the
 and what the user typed (HTTP 400)."""
 
 import csv
+import datetime as dt
 from typing import Any, cast
 
 from django.contrib import messages
@@ -23,6 +24,7 @@ from scoring.alerts import alert_handle as alert_handle_service
 from scoring.forms import ActivityForm, AlertForm, ObjectiveCloseForm, ObjectiveForm, OverrideForm
 from scoring.models import Alert
 from scoring.recompute import recompute_mark
+from scoring.sharing import DEFAULT_DAYS, shared_reports_of
 from usagehub.errors import DomainError
 
 PAGE_SIZE = 50
@@ -42,7 +44,7 @@ CSV_COLUMNS = [
 ]
 
 
-def _user(request: HttpRequest) -> User:
+def signed_in(request: HttpRequest) -> User:
     return cast(User, request.user)  # every view here is behind login_required
 
 
@@ -119,6 +121,8 @@ def _account_context(request: HttpRequest, account: Account, **forms: Any) -> di
         "close_form": ObjectiveCloseForm(auto_id=False),  # one per objective: no ids
         "override_form": OverrideForm(auto_id=False),  # one per use case: no ids
         "today": timezone.localdate(),
+        "shared_reports": list(shared_reports_of(account)),
+        "report_default_expiry": timezone.localdate() + dt.timedelta(days=DEFAULT_DAYS),
         "close_errors": forms.get("close_errors"),
         "override_errors": forms.get("override_errors"),
         **pages.account_page(account),
@@ -150,7 +154,7 @@ def activity_add(request: HttpRequest, pk: int) -> HttpResponse:
         services.activity_record(
             account=account,
             kind=data["kind"],
-            author=_user(request),
+            author=signed_in(request),
             body=data["body"],
             sentiment=data["sentiment"] or "",
             ticket_count=data["ticket_count"],
@@ -169,7 +173,7 @@ def checklist_tick(request: HttpRequest, pk: int, item_id: int) -> HttpResponse:
     link, _ = AccountUseCase.objects.get_or_create(account=account, use_case=item.use_case)
     try:
         services.checklist_tick(
-            link=link, item=item, done=request.POST.get("done") == "1", user=_user(request)
+            link=link, item=item, done=request.POST.get("done") == "1", user=signed_in(request)
         )
     except DomainError as error:
         messages.error(request, error.message)
@@ -189,7 +193,7 @@ def use_case_override(request: HttpRequest, pk: int, use_case_id: int) -> HttpRe
             link=link,
             status=form.cleaned_data["status"],
             reason=form.cleaned_data["reason"],
-            user=_user(request),
+            user=signed_in(request),
         )
     except DomainError as error:
         return _invalid(request, account, override_errors={use_case_id: error.message})
@@ -205,7 +209,7 @@ def objective_add(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         return _invalid(request, account, objective_form=form)
     try:
-        services.objective_create(account=account, owner=_user(request), **form.cleaned_data)
+        services.objective_create(account=account, owner=signed_in(request), **form.cleaned_data)
     except DomainError as error:
         form.add_error(error.field if error.field in form.fields else None, error.message)
         return _invalid(request, account, objective_form=form)
@@ -262,7 +266,7 @@ def alert_handle(request: HttpRequest, alert_id: int) -> HttpResponse:
             alert=alert,
             close=form.cleaned_data["action"] == "close",
             note=form.cleaned_data["note"],
-            user=_user(request),
+            user=signed_in(request),
         )
         messages.success(request, f"Alert {alert.get_state_display().lower()}.")
     back = request.POST.get("next", "")

@@ -1,7 +1,8 @@
 """The usage side's models: the metrics dictionary and pings, the scorecard, the results."""
 
-from scoring.models.results import Alert, ScoreSnapshot
+from scoring.models.results import Alert, ScoreSnapshot, WeeklyHealth
 from scoring.models.scorecard import Band, Measure, Scorecard, ScorecardGroup, ScorecardUseCase
+from scoring.models.sharing import SharedReport, SharedReportView
 from scoring.models.usage import AccountUsage, MetricDefinition, RecomputeRequest, UsagePing
 from scoring.models.webhooks import WebhookDelivery, WebhookEndpoint
 
@@ -16,7 +17,10 @@ __all__ = [
     "Scorecard",
     "ScorecardGroup",
     "ScorecardUseCase",
+    "SharedReport",
+    "SharedReportView",
     "UsagePing",
     "WebhookDelivery",
     "WebhookEndpoint",
+    "WeeklyHealth",
 ]

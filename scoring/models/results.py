@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from accounts.models import RAG, Account
+from accounts.models import RAG, Account, Tier
 from scoring.models.scorecard import Scorecard
 
 
@@ -99,3 +99,41 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.account}"
+
+
+class WeeklyHealth(models.Model):
+    """An account's health at the end of one week: the narrow rollup leaders' insights read.
+
+    Written with every snapshot (the week's latest day wins), so charts over 10,000
+    accounts × 26 weeks aggregate small rows instead of wide ledgers. Tier and ARR are
+    as they were that week; milestones and the forecast are the week's latest.
+    """
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="weeks")
+    week = models.DateField(help_text="The Monday of the week.")
+    as_of = models.DateField(help_text="The day of the snapshot rolled up.")
+    snapshot = models.ForeignKey(ScoreSnapshot, on_delete=models.CASCADE, related_name="+")
+    colour = models.CharField(max_length=6, choices=RAG.choices, blank=True)
+    score = models.FloatField(null=True, blank=True)
+    adoption_count = models.PositiveSmallIntegerField(default=0)
+    use_cases = models.JSONField(default=dict, help_text="Colour per use case key.")
+    tier = models.CharField(max_length=10, choices=Tier.choices, default=Tier.FREE)
+    arr = models.DecimalField("ARR", max_digits=14, decimal_places=2, default=0)
+    billable_users = models.BigIntegerField(null=True, blank=True)
+    licensed_seats = models.BigIntegerField(null=True, blank=True)
+    utilization = models.FloatField(null=True, blank=True)
+    days_to_util_10 = models.IntegerField(null=True, blank=True)
+    days_to_util_50 = models.IntegerField(null=True, blank=True)
+    days_to_util_80 = models.IntegerField(null=True, blank=True)
+    renewal_on = models.DateField(null=True, blank=True)
+    forecast_billable = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "weekly health"
+        constraints = [
+            models.UniqueConstraint(fields=["account", "week"], name="one_weekly_health_per_week"),
+        ]
+        indexes = [models.Index(fields=["week"], name="weekly_health_week")]
+
+    def __str__(self) -> str:
+        return f"{self.account} week of {self.week}: {self.colour}"

@@ -173,3 +173,8 @@ def inputs_text(line: dict[str, Any]) -> str:
 @register.filter
 def get(mapping: dict[Any, Any] | None, key: Any) -> Any:
     return (mapping or {}).get(key)
+
+
+@register.filter
+def report_state(report: Any, day: dt.date) -> str:
+    return str(report.state_on(day))

@@ -1,0 +1,64 @@
+"""The weekly rollup: each written snapshot becomes its account's row for that week."""
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+
+from scoring.models import ScoreSnapshot, WeeklyHealth
+
+UPDATED = [
+    f.name for f in WeeklyHealth._meta.concrete_fields if f.name not in ("id", "account", "week")
+]
+
+
+def week_of(day: dt.date) -> dt.date:
+    """The Monday that starts ``day``'s week."""
+    return day - dt.timedelta(days=day.weekday())
+
+
+def weekly_health_save(
+    snapshots: Sequence[ScoreSnapshot], *, tiers: Mapping[int, str], arr: Mapping[int, Decimal]
+) -> None:
+    """Upsert the week rows of ``snapshots``, keeping a later day already rolled up
+    (a replay of an earlier day must not overwrite the end of its week)."""
+    if not snapshots:
+        return
+    later = {
+        (pk, week): as_of
+        for pk, week, as_of in WeeklyHealth.objects.filter(
+            account_id__in={s.account_id for s in snapshots},
+            week__in={week_of(s.as_of) for s in snapshots},
+        ).values_list("account_id", "week", "as_of")
+    }
+    rows = [
+        _row(s, tiers.get(s.account_id, "free"), arr.get(s.account_id, Decimal(0)))
+        for s in snapshots
+        if later.get((s.account_id, week_of(s.as_of)), s.as_of) <= s.as_of
+    ]
+    WeeklyHealth.objects.bulk_create(
+        rows, update_conflicts=True, unique_fields=["account", "week"], update_fields=UPDATED
+    )
+
+
+def _row(snapshot: ScoreSnapshot, tier: str, arr: Decimal) -> WeeklyHealth:
+    milestones = snapshot.milestones or {}
+    return WeeklyHealth(
+        account_id=snapshot.account_id,
+        week=week_of(snapshot.as_of),
+        as_of=snapshot.as_of,
+        snapshot_id=snapshot.pk,
+        colour=snapshot.overall_colour,
+        score=snapshot.overall_score,
+        adoption_count=snapshot.adoption_count,
+        use_cases=snapshot.use_cases,
+        tier=tier,
+        arr=arr,
+        billable_users=snapshot.billable_users,
+        licensed_seats=snapshot.licensed_seats,
+        utilization=snapshot.utilization,
+        days_to_util_10=milestones.get("days_to_util_10"),
+        days_to_util_50=milestones.get("days_to_util_50"),
+        days_to_util_80=milestones.get("days_to_util_80"),
+        renewal_on=milestones.get("forecast_on"),
+        forecast_billable=milestones.get("forecast_billable"),
+    )
