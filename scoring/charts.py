@@ -10,7 +10,7 @@ from typing import Any
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-Series = tuple[str, str, Sequence[float | None]]
+Series = tuple[str, str, Sequence[Any]]  # values: numbers or None
 
 WIDTH, HEIGHT = 720, 220
 LEFT, RIGHT, TOP, BOTTOM = 48, 8, 12, 40

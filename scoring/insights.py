@@ -302,7 +302,7 @@ def seats(book: Book) -> Insight:
         rows=rows,
         chart=charts.bars(
             "Seats bought, used, unused and over license",
-            [r[0].split(" (")[0] for r in rows],
+            [str(r[0]).split(" (")[0] for r in rows],
             [("c-2", "Seats", [r[1] for r in rows])],
         ),
     )
@@ -359,16 +359,16 @@ def renewals(book: Book) -> Insight:
 
 def time_to_value(book: Book) -> Insight:
     cohorts: dict[str, list[tuple[int | None, ...]]] = defaultdict(list)
-    for since, *days in book.current.values_list(
+    for since, *reached_in in book.current.values_list(
         "account__customer_since", "days_to_util_10", "days_to_util_50", "days_to_util_80"
     ):
-        cohorts[_quarter(since) if since else "Start unknown"].append(tuple(days))
+        cohorts[_quarter(since) if since else "Start unknown"].append(tuple(reached_in))
     rows = []
     for quarter in sorted(cohorts):
         customers = cohorts[quarter]
         cells: list[Any] = [quarter, len(customers)]
         for n in range(3):
-            reached = [c[n] for c in customers if c[n] is not None]
+            reached = [days for c in customers if (days := c[n]) is not None]
             cells += [len(reached), round(statistics.median(reached), 1) if reached else None]
         rows.append(cells)
     return Insight(
@@ -421,10 +421,10 @@ def movers(book: Book) -> Insight:
     risers = moved.filter(Q(colour_change__gt=0) | Q(score_change__gt=0)).order_by(
         F("colour_change").desc(nulls_last=True), F("score_change").desc(nulls_last=True), "pk"
     )[:MOVERS]
-    found = [("fell", row) for row in fallers] + [("rose", row) for row in risers]
+    found: list[tuple[str, Any]] = [("fell", r) for r in fallers] + [("rose", r) for r in risers]
     ledgers = dict(
         ScoreSnapshot.objects.filter(
-            pk__in=[r.snapshot_id for _, r in found] + [r.was_snapshot for _, r in found]  # type: ignore[attr-defined]
+            pk__in=[r.snapshot_id for _, r in found] + [r.was_snapshot for _, r in found]
         ).values_list("pk", "ledger")
     )
     rows = [
@@ -433,13 +433,13 @@ def movers(book: Book) -> Insight:
             row.account.name,
             row.account_id,
             row.was_colour or "",
-            row.colour,  # type: ignore[attr-defined]
+            row.colour,
             _round(row.was_score),
             _round(row.score),
-            _round(row.score_change),  # type: ignore[attr-defined]
+            _round(row.score_change),
             _mover_reason(
                 ledgers.get(row.was_snapshot, []),
-                ledgers.get(row.snapshot_id, []),  # type: ignore[attr-defined]
+                ledgers.get(row.snapshot_id, []),
                 falling=direction == "fell",
             ),
         ]
@@ -479,7 +479,8 @@ def alerts(book: Book) -> Insight:
     for kind, start, end in opened.filter(state=Alert.State.CLOSED).values_list(
         "kind", "opened_at", "closed_at"
     ):
-        durations[kind].append((end - start).total_seconds() / 86400)
+        if end is not None:  # closed alerts always carry it; the column allows null
+            durations[kind].append((end - start).total_seconds() / 86400)
     rows = [
         [
             label,
@@ -521,7 +522,7 @@ INSIGHTS: dict[str, Callable[[Book], Insight]] = {
 
 def _excess(difference: Any) -> Greatest:
     """A difference floored at zero (a seat count cannot be negative)."""
-    seats = BigIntegerField()
+    seats: BigIntegerField[int, int] = BigIntegerField()
     return Greatest(difference, Value(0, output_field=seats), output_field=seats)
 
 
@@ -540,7 +541,8 @@ def _mover_reason(
     change, then the largest change in contribution to the score."""
     was = {line["key"]: line for line in before}
     sign = -1 if falling else 1
-    best, best_move = "", (0, 0.0)
+    best: dict[str, Any] = {}
+    best_move = (0, 0.0)
     for line in after:
         old = was.get(line["key"], {})
         if line.get("kind") == "group":

@@ -1,7 +1,6 @@
 """A CSM's day in a real browser: Debian's chromium driven by Playwright against a live server."""
 
 import csv
-import os
 import shutil
 
 import pytest
@@ -9,37 +8,14 @@ from django.utils import timezone
 
 from accounts.models import ChecklistItem
 from scoring.health import accounts_recompute
+from tests.browser.conftest import CHROMIUM
 from tests.scoring.test_health import _customer
-
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(not shutil.which(CHROMIUM), reason=f"{CHROMIUM} not installed"),
 ]
-
-
-@pytest.fixture
-def browser_page():
-    from playwright.sync_api import sync_playwright
-
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright runs a loop
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-            ],
-        )
-        page = browser.new_page(accept_downloads=True, viewport={"width": 1300, "height": 900})
-        page.set_default_timeout(15_000)
-        yield page
-        browser.close()
 
 
 def test_a_csm_works_an_account_end_to_end(live_server, browser_page, owner, teammate, tmp_path):
