@@ -31,7 +31,7 @@ from accounts.models import (
     User,
 )
 
-DEMO_PASSWORD = "usagehub-demo"  # noqa: S105 — printed for the demo on purpose
+DEMO_PASSWORD = "usagehub-demo"  # noqa: S105 — printed for the demo on purpose  # nosec B105
 ACCOUNT_COUNT = 60
 
 TEAMS = {
@@ -105,7 +105,7 @@ def demo_book_seed(*, today: dt.date) -> None:
 
 class DemoBook:
     def seed(self, today: dt.date) -> None:
-        rng = random.Random(20261128)  # fixed seed: the same book every run
+        rng = random.Random(20261128)  # a fixed seed: the same demo book every run  # nosec B311
         with transaction.atomic():
             csms = self._people()
             personas = list(Persona.objects.order_by("key"))

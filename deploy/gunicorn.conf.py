@@ -21,4 +21,5 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 accesslog = "-" if os.environ.get("GUNICORN_ACCESS_LOG", "true") == "true" else None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
-worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # heartbeats off disk
+SHARED_MEMORY = "/dev/shm"  # noqa: S108 — gunicorn's documented heartbeat directory
+worker_tmp_dir = SHARED_MEMORY if os.path.isdir(SHARED_MEMORY) else None  # heartbeats off disk

@@ -156,7 +156,7 @@ def latest_snapshot_row(*, account_id: int) -> dict[str, Any] | None:
 
 
 _LATEST_SQL = (  # noqa: S608 — column names are constants above, the id a parameter
-    "SELECT {scalars}, c.version, {texts} FROM scoring_scoresnapshot s "
+    "SELECT {scalars}, c.version, {texts} FROM scoring_scoresnapshot s "  # nosec B608
     "JOIN scoring_scorecard c ON c.id = s.scorecard_id WHERE s.account_id = %s "
     "ORDER BY s.as_of DESC, s.computed_at DESC LIMIT 1"
 ).format(

@@ -139,7 +139,7 @@ _StrictLoader.yaml_implicit_resolvers = {
 def _load(text: str) -> Any:
     """The document's data, or _Refused with a one-line reason."""
     try:
-        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 — a SafeLoader subclass
+        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 — a SafeLoader subclass  # nosec B506
     except yaml.MarkedYAMLError as exc:
         where = f" at line {exc.problem_mark.line + 1}" if exc.problem_mark else ""
         problem = exc.problem or exc.context or "unreadable"

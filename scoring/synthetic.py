@@ -62,7 +62,7 @@ def synthetic_payload(
     seed: int = 0,
 ) -> dict[str, Any]:
     """One payload; ``usage`` sets chosen metrics (dotted key paths) to exact values."""
-    rng = random.Random(f"{uuid}:{seed}")  # noqa: S311 — demo data, not secrets
+    rng = random.Random(f"{uuid}:{seed}")  # noqa: S311 — demo data, not secrets  # nosec B311
     payload: dict[str, Any] = {
         "uuid": uuid,
         "hostname": f"gitlab-{uuid[:8]}.example.com",

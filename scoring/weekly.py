@@ -40,6 +40,12 @@ def weekly_health_save(
     )
 
 
+def adopted_keys(colours: Mapping[str, str | None]) -> str:
+    """``|scm|ci|``: the use cases that are green, delimited so ``|key|`` matches exactly."""
+    green = sorted(key for key, colour in colours.items() if colour == "green")
+    return f"|{'|'.join(green)}|" if green else ""
+
+
 def _row(snapshot: ScoreSnapshot, tier: str, arr: Decimal) -> WeeklyHealth:
     milestones = snapshot.milestones or {}
     return WeeklyHealth(
@@ -50,9 +56,9 @@ def _row(snapshot: ScoreSnapshot, tier: str, arr: Decimal) -> WeeklyHealth:
         colour=snapshot.overall_colour,
         score=snapshot.overall_score,
         adoption_count=snapshot.adoption_count,
-        use_cases=snapshot.use_cases,
+        adopted=adopted_keys(snapshot.use_cases),
         tier=tier,
-        arr=arr,
+        arr=round(arr),
         billable_users=snapshot.billable_users,
         licensed_seats=snapshot.licensed_seats,
         utilization=snapshot.utilization,

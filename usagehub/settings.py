@@ -20,7 +20,7 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
 
-_DEV_SECRET_KEY = "dev-only-secret-key-do-not-use-in-production-8f3a1c"  # noqa: S105
+_DEV_SECRET_KEY = "dev-only-secret-key-do-not-use-in-production-8f3a1c"  # noqa: S105  # nosec B105
 
 
 def _production_setting(name: str, value: object) -> None:

@@ -116,7 +116,14 @@ class Migration(migrations.Migration):
                 ),
                 ("score", models.FloatField(blank=True, null=True)),
                 ("adoption_count", models.PositiveSmallIntegerField(default=0)),
-                ("use_cases", models.JSONField(default=dict, help_text="Colour per use case key.")),
+                (
+                    "adopted",
+                    models.CharField(
+                        blank=True,
+                        help_text="Keys of the use cases adopted (green) as |scm|ci|: one LIKE per use case for the adoption charts, on a row narrow enough to scan 10,000 accounts × 26 weeks.",
+                        max_length=500,
+                    ),
+                ),
                 (
                     "tier",
                     models.CharField(
@@ -131,8 +138,10 @@ class Migration(migrations.Migration):
                 ),
                 (
                     "arr",
-                    models.DecimalField(
-                        decimal_places=2, default=0, max_digits=14, verbose_name="ARR"
+                    models.BigIntegerField(
+                        default=0,
+                        help_text="In whole currency units: charts need no cents, and integer sums over 260,000 rows are several times faster than decimal ones.",
+                        verbose_name="ARR",
                     ),
                 ),
                 ("billable_users", models.BigIntegerField(blank=True, null=True)),

@@ -32,13 +32,13 @@ def backfill(apps, schema_editor):
                 colour=s.overall_colour,
                 score=s.overall_score,
                 adoption_count=s.adoption_count,
-                use_cases=s.use_cases,
+                adopted=_adopted(s.use_cases),
                 tier=max(
                     (c["plan"] for c in contracts.get(account_id, [])),
                     key=TIERS.index,
                     default="free",
                 ),
-                arr=sum((c["arr"] for c in started), Decimal(0)),
+                arr=round(sum((c["arr"] for c in started), Decimal(0))),
                 billable_users=s.billable_users,
                 licensed_seats=s.licensed_seats,
                 utilization=s.utilization,
@@ -50,6 +50,11 @@ def backfill(apps, schema_editor):
             )
         )
     weekly.objects.bulk_create(rows, batch_size=CHUNK)
+
+
+def _adopted(colours):
+    green = sorted(key for key, colour in (colours or {}).items() if colour == "green")
+    return f"|{'|'.join(green)}|" if green else ""
 
 
 def forget(apps, schema_editor):

@@ -32,7 +32,11 @@ class SharedReport(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            models.CheckConstraint(condition=~Q(token=""), name="shared_report_token_not_blank"),
+            # "token" here is the column and "" no secret: bandit's B106 misreads it.
+            models.CheckConstraint(
+                condition=~Q(token=""),  # nosec B106
+                name="shared_report_token_not_blank",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -2,6 +2,7 @@
 
 import secrets
 
+from django.core.validators import URLValidator
 from django.db import models
 
 
@@ -16,7 +17,9 @@ class WebhookEndpoint(models.Model):
         ADOPTION_CHANGED = "adoption.changed", "Use-case adoption changed"
 
     name = models.CharField(max_length=100)
-    url = models.URLField(max_length=500)
+    url = models.URLField(
+        max_length=500, validators=[URLValidator(schemes=["http", "https"])]
+    )  # only web URLs are ever opened by the sender
     secret = models.CharField(
         max_length=100,
         default=_secret,

@@ -5,7 +5,7 @@ from typing import Any
 
 from django import template
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
 
 register = template.Library()
 
@@ -35,7 +35,7 @@ def sparkline(points: list[dict[str, Any]], width: int = 120, height: int = 28) 
     """Overall score over the weeks, as a polyline on a 0–100 scale, last point coloured."""
     scored = [p for p in points if p.get("overall_score") is not None]
     if len(scored) < 2:
-        return mark_safe('<span class="muted">—</span>')
+        return SafeString('<span class="muted">—</span>')
     step = width / (len(scored) - 1)
     coords = " ".join(
         f"{i * step:.1f},{height - p['overall_score'] / 100 * height:.1f}"
@@ -69,7 +69,7 @@ def utilization_chart(
     """Billable users and licensed seats over time, with the forecast at renewal."""
     rows = [p for p in history if p.get("billable_users") is not None]
     if len(rows) < 2:
-        return mark_safe('<p class="empty">Not enough history yet.</p>')
+        return SafeString('<p class="empty">Not enough history yet.</p>')
     forecast = (milestones or {}).get("forecast_billable")
     renewal = (milestones or {}).get("forecast_on")
     start, end = rows[0]["as_of"], rows[-1]["as_of"]

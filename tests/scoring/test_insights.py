@@ -239,21 +239,21 @@ def test_platform_adoption_counts_use_cases_adopted_and_shares_arr_per_month(cli
     assert oct_["ARR % with 3+"] == "66.7"
 
 
-def test_use_case_rates_divide_adopted_by_measured(client, manager, book):
+def test_use_case_rates_divide_adopted_by_eligible_accounts(client, manager, book):
     client.force_login(manager)
     rows = _by(_table(client, "use-cases"), "Month")
     nov, oct_ = rows["Nov 2026"], rows["Oct 2026"]
     scm, ci, devsecops = "Source code management (SCM)", "Continuous integration (CI)", "DevSecOps"
     names = [c for c in nov if c.endswith(" rate %")]
     assert any(n.startswith(scm) for n in names)
-    assert (nov[f"{scm} adopted"], nov[f"{scm} measured"], nov[f"{scm} rate %"]) == (
+    assert (nov[f"{scm} adopted"], nov[f"{scm} eligible"], nov[f"{scm} rate %"]) == (
         "2",
         "3",
         "66.7",
     )
     assert (nov[f"{ci} adopted"], nov[f"{ci} rate %"]) == ("1", "33.3")
-    assert (nov[f"{devsecops} adopted"], nov[f"{devsecops} measured"]) == ("0", "1")
-    assert (oct_[f"{ci} adopted"], oct_[f"{ci} measured"], oct_[f"{ci} rate %"]) == (
+    assert (nov[f"{devsecops} adopted"], nov[f"{devsecops} eligible"]) == ("0", "1")
+    assert (oct_[f"{ci} adopted"], oct_[f"{ci} eligible"], oct_[f"{ci} rate %"]) == (
         "1",
         "2",
         "50.0",
@@ -420,7 +420,7 @@ def test_a_recompute_rolls_the_snapshot_into_its_week(owner):
     )
     assert (week.tier, week.arr, week.licensed_seats, week.billable_users) == (
         "premium",
-        Decimal("34800.00"),
+        34800,
         200,
         50,
     )

@@ -90,6 +90,6 @@ def _sized(lines: Iterator[Line], progress: Progress, counts: Counter[str]) -> I
 
 
 def _reason(path: Path, result: IngestResult) -> str:
-    assert result.error is not None
-    where = f" {result.error.field}:" if result.error.field else ""
-    return f"{result.status.upper()} {path}:{result.line}:{where} {result.error.message}"
+    error = result.error
+    where = f" {error.field}:" if error and error.field else ""
+    return f"{result.status.upper()} {path}:{result.line}:{where} {error.message if error else ''}"
