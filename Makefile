@@ -44,5 +44,6 @@ bench: $(STAMP)
 	$(BIN)/python bench/layout.py
 	$(BIN)/python bench/recompute.py
 	$(BIN)/python bench/pages.py
+	$(BIN)/python bench/insights.py
 	$(BIN)/python bench/api.py
 	$(BIN)/python bench/load.py
