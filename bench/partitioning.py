@@ -54,9 +54,11 @@ def timed(conn: psycopg.Connection, sql: str, params: tuple = ()) -> float:
 
 def main() -> None:
     with psycopg.connect(BENCH_URL, autocommit=True) as conn:
-        first, last = conn.execute(
+        span = conn.execute(
             "SELECT min(recorded_at)::date, max(recorded_at)::date FROM scoring_usageping"
         ).fetchone()
+        assert span is not None  # an aggregate always returns a row
+        first, last = span
         buckets = months(first, last)
         for table in ("proto_plain", "proto_monthly"):
             conn.execute(f"DROP TABLE IF EXISTS {table} CASCADE")
@@ -77,7 +79,7 @@ def main() -> None:
         }
         conn.execute("ANALYZE proto_plain")
         conn.execute("ANALYZE proto_monthly")
-        rows = conn.execute("SELECT count(*) FROM proto_plain").fetchone()[0]
+        rows = (conn.execute("SELECT count(*) FROM proto_plain").fetchone() or (0,))[0]
         instances = [
             r[0]
             for r in conn.execute(

@@ -1,7 +1,10 @@
 """Metric-driven checklist items, use-case statuses and objective progress from a score."""
 
+from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
+
+from django.utils import timezone
 
 from accounts.models import (
     Account,
@@ -64,7 +67,14 @@ def checklists_apply(
     changed = [link for link in _statuses(accounts, use_cases, results, links) if link.pk]
     copy_insert(missing)  # new links go in with their status: a book's first scoring
     # would otherwise update every row it had just made
-    AccountUseCase.objects.bulk_update(changed, ["computed_status", "status", "updated_at"])
+    moved = defaultdict(list)
+    for link in changed:
+        moved[(link.computed_status, link.status)].append(link.pk)
+    now = timezone.now()
+    for (computed, status), pks in moved.items():  # one UPDATE per pair of statuses
+        AccountUseCase.objects.filter(pk__in=pks).update(
+            computed_status=computed, status=status, updated_at=now
+        )
     _ticks(accounts, items, inputs, links)
 
 
@@ -103,12 +113,12 @@ def _ticks(
     links: dict[Any, AccountUseCase],
 ) -> None:
     progress = {
-        (p.account_use_case_id, p.item_id): p
-        for p in ChecklistProgress.objects.filter(
-            account_use_case__in=list(links.values()), item__in=items
-        ).only("pk", "account_use_case_id", "item_id", "done")
+        (link, item): (pk, done)
+        for pk, link, item, done in ChecklistProgress.objects.filter(
+            account_use_case__in=[link.pk for link in links.values()], item__in=items
+        ).values_list("pk", "account_use_case_id", "item_id", "done")
     }
-    new, changed = [], []
+    new, flipped = [], defaultdict(list)
     for account in accounts:
         metrics = inputs[account.pk].metrics
         for item in items:
@@ -120,11 +130,14 @@ def _ticks(
             if row is None:
                 if done:
                     new.append(ChecklistProgress(account_use_case=link, item=item, done=True))
-            elif row.done != done:
-                row.done, row.changed_by = done, None
-                changed.append(row)
+            elif row[1] != done:
+                flipped[done].append(row[0])
     copy_insert(new)
-    ChecklistProgress.objects.bulk_update(changed, ["done", "changed_by", "changed_at"])
+    now = timezone.now()
+    for done, pks in flipped.items():  # two UPDATEs, not one CASE per row
+        ChecklistProgress.objects.filter(pk__in=pks).update(
+            done=done, changed_by=None, changed_at=now
+        )
 
 
 def objectives_progress(

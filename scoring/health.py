@@ -29,7 +29,7 @@ from scoring.recompute import recompute_enqueue
 from scoring.scorecards import card_spec
 from scoring.webhooks import webhooks_emit
 from scoring.weekly import weekly_health_save
-from usagehub.bulk import copy_insert
+from usagehub.bulk import copy_insert, copy_upsert
 
 BATCH_SIZE = 500
 
@@ -353,12 +353,11 @@ def _save_snapshots(snapshots: list[ScoreSnapshot]) -> None:
 
 
 def _save_usage(loaded: _Loaded, now: dt.datetime) -> None:
-    AccountUsage.objects.bulk_create(
+    copy_upsert(
         [
             AccountUsage(account_id=pk, computed_at=now, **values)
             for pk, values in loaded.usage.items()
         ],
-        update_conflicts=True,
         unique_fields=["account"],
         update_fields=[
             "last_ping_at",

@@ -5,6 +5,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
 from scoring.models import ScoreSnapshot, WeeklyHealth
+from usagehub.bulk import copy_upsert
 
 UPDATED = [
     f.name for f in WeeklyHealth._meta.concrete_fields if f.name not in ("id", "account", "week")
@@ -21,22 +22,14 @@ def weekly_health_save(
 ) -> None:
     """Upsert the week rows of ``snapshots``, keeping a later day already rolled up
     (a replay of an earlier day must not overwrite the end of its week)."""
-    if not snapshots:
-        return
-    later = {
-        (pk, week): as_of
-        for pk, week, as_of in WeeklyHealth.objects.filter(
-            account_id__in={s.account_id for s in snapshots},
-            week__in={week_of(s.as_of) for s in snapshots},
-        ).values_list("account_id", "week", "as_of")
-    }
-    rows = [
-        _row(s, tiers.get(s.account_id, "free"), arr.get(s.account_id, Decimal(0)))
-        for s in snapshots
-        if later.get((s.account_id, week_of(s.as_of)), s.as_of) <= s.as_of
-    ]
-    WeeklyHealth.objects.bulk_create(
-        rows, update_conflicts=True, unique_fields=["account", "week"], update_fields=UPDATED
+    copy_upsert(
+        [
+            _row(s, tiers.get(s.account_id, "free"), arr.get(s.account_id, Decimal(0)))
+            for s in snapshots
+        ],
+        unique_fields=["account", "week"],
+        update_fields=UPDATED,
+        keep_newer="as_of",
     )
 
 

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import orjson
 from django.db import connection, models
+from psycopg import sql
 
 M = TypeVar("M", bound=models.Model)
 
@@ -66,3 +67,84 @@ def _reader(field: models.Field) -> Callable[[models.Model], Any]:
 
         return json_text
     return lambda obj: field.get_db_prep_save(getattr(obj, field.attname), connection)
+
+
+def copy_upsert(
+    objs: Sequence[M],
+    *,
+    unique_fields: Sequence[str],
+    update_fields: Sequence[str],
+    keep_newer: str | None = None,
+) -> None:
+    """Insert ``objs``, or update the rows they collide with on ``unique_fields``; with
+    ``keep_newer``, a stored row whose value in that field is later stays as it is.
+
+    On PostgreSQL: one COPY into a session-scoped scratch table, then one
+    ``INSERT … SELECT … ON CONFLICT DO UPDATE`` — Django's ``bulk_create`` would quote
+    every value of every row client-side first. Elsewhere (SQLite): ``bulk_create``.
+    """
+    if not objs:
+        return
+    model = type(objs[0])
+    meta = model._meta
+    if connection.vendor != "postgresql":
+        if keep_newer:
+            objs = _without_older(objs, unique_fields, keep_newer)
+        model._default_manager.bulk_create(
+            objs, update_conflicts=True, unique_fields=unique_fields, update_fields=update_fields
+        )
+        return
+    fields = [f for f in meta.concrete_fields if f is not meta.auto_field]
+    column = {f.name: sql.Identifier(f.column) for f in fields}
+    columns = sql.SQL(", ").join(column.values())
+    table, scratch = sql.Identifier(meta.db_table), sql.Identifier(f"incoming_{meta.db_table}")
+    insert = sql.SQL(
+        "INSERT INTO {table} ({columns}) SELECT {columns} FROM {scratch} "
+        "ON CONFLICT ({unique}) DO UPDATE SET {updates}"
+    ).format(
+        table=table,
+        columns=columns,
+        scratch=scratch,
+        unique=sql.SQL(", ").join(column[n] for n in unique_fields),
+        updates=sql.SQL(", ").join(
+            sql.SQL("{c} = EXCLUDED.{c}").format(c=column[n]) for n in update_fields
+        ),
+    )
+    if keep_newer:
+        insert += sql.SQL(" WHERE {table}.{c} <= EXCLUDED.{c}").format(
+            table=table, c=column[keep_newer]
+        )
+    readers = [_reader(f) for f in fields]
+    with connection.cursor() as wrapper, connection.wrap_database_errors:
+        cursor = wrapper.cursor  # psycopg's own: it composes the identifiers safely
+        cursor.execute(
+            sql.SQL(
+                "CREATE TEMPORARY TABLE IF NOT EXISTS {scratch} AS "
+                "SELECT {columns} FROM {table} WITH NO DATA"
+            ).format(scratch=scratch, columns=columns, table=table)
+        )
+        cursor.execute(sql.SQL("TRUNCATE {scratch}").format(scratch=scratch))
+        copy_into = sql.SQL("COPY {scratch} ({columns}) FROM STDIN")
+        with cursor.copy(copy_into.format(scratch=scratch, columns=columns)) as copy:
+            for obj in objs:
+                copy.write_row([read(obj) for read in readers])
+        cursor.execute(insert)
+
+
+def _without_older(objs: Sequence[M], unique_fields: Sequence[str], newer: str) -> list[M]:
+    """``objs`` less those whose stored twin already has a later ``newer`` value."""
+    model = type(objs[0])
+    attname = {f.name: f.attname for f in model._meta.concrete_fields}
+    attnames = [attname[n] for n in unique_fields]
+    stored = {
+        tuple(row[:-1]): row[-1]
+        for row in model._default_manager.filter(
+            **{f"{a}__in": {getattr(o, a) for o in objs} for a in attnames}
+        ).values_list(*attnames, newer)
+    }
+    return [
+        o
+        for o in objs
+        if stored.get(tuple(getattr(o, a) for a in attnames), getattr(o, newer))
+        <= getattr(o, newer)
+    ]
