@@ -18,7 +18,7 @@ from django.db.models import Count, Max, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from accounts.models import Account, Activity, Instance, Objective, Subscription
+from accounts.models import Account, Activity, ChecklistItem, Instance, Objective, Subscription
 from scoring import engine
 from scoring.alerts import alerts_apply
 from scoring.checklists import checklists_apply, objectives_progress
@@ -108,15 +108,18 @@ def _recompute_batch(
         for s in ScoreSnapshot.objects.filter(account_id__in=ids, scorecard=scorecard, as_of=day)
     }
     now = timezone.now()
+    rules = _rules_digest(scorecard)
     changed: list[ScoreSnapshot] = []
     results: dict[int, engine.Result] = {}
     for account in loaded.accounts:
         inputs = loaded.inputs[account.pk]
+        digest = _inputs_hash(rules, inputs)
+        existing = loaded.current.get(account.pk)
+        if existing is not None and existing.inputs_hash == digest:
+            continue  # scored today from these very inputs and rules: nothing can change
         result = engine.score(card, inputs)
         results[account.pk] = result
-        snapshot = _snapshot(account, scorecard, day, now, inputs, result, loaded)
-        if snapshot is not None:
-            changed.append(snapshot)
+        changed.append(_snapshot(account, scorecard, day, now, inputs, result, loaded, digest))
     with transaction.atomic():
         _save_snapshots(changed)
         weekly_health_save(changed, tiers=loaded.tiers, arr=loaded.arr)
@@ -133,12 +136,13 @@ def _apply_current(
     changed: list[ScoreSnapshot],
     now: dt.datetime,
 ) -> None:
-    """Today's consequences of a score: checklist ticks, use-case statuses and alerts."""
-    checklists_apply(accounts=loaded.accounts, results=results, inputs=loaded.inputs)
+    """Today's consequences of new scores: checklist ticks, use-case statuses, alerts."""
+    scored = [account for account in loaded.accounts if account.pk in results]
+    checklists_apply(accounts=scored, results=results, inputs=loaded.inputs)
     written = {s.account_id: s for s in changed}
     _emit_changes(loaded, written)
     opened = alerts_apply(
-        accounts=loaded.accounts,
+        accounts=scored,
         results=results,
         inputs=loaded.inputs,
         snapshots={pk: written.get(pk) or loaded.current.get(pk) for pk in results},
@@ -216,12 +220,10 @@ def _snapshot(
     inputs: engine.Inputs,
     result: engine.Result,
     loaded: _Loaded,
-) -> ScoreSnapshot | None:
-    """A new or changed snapshot for today, or None when the inputs are unchanged."""
-    digest = _inputs_hash(scorecard, inputs)
+    digest: str,
+) -> ScoreSnapshot:
+    """Today's snapshot of ``result``: a new row, or today's row rewritten."""
     existing = loaded.current.get(account.pk)
-    if existing is not None and existing.inputs_hash == digest:
-        return None
     previous = loaded.previous.get(account.pk)
     ledger = [_line_dict(line) for line in result.lines]
     snapshot = existing or ScoreSnapshot(account=account, scorecard=scorecard, as_of=day)
@@ -279,16 +281,27 @@ def _int(value: float | None) -> int | None:
 
 def _line_dict(line: engine.Line) -> dict[str, Any]:
     """The ledger line without its empty fields (vars, not asdict: no deep copy)."""
-    return {k: v for k, v in vars(line).items() if v not in (None, "", {}, [])} | {
+    # ``v or v in (0, False)`` keeps zeros and False and drops None, "", {} and [],
+    # without comparing every value against four empties.
+    return {k: v for k, v in vars(line).items() if v or v in (0, False)} | {
         "key": line.key,
         "colour": line.colour,
         "freshness": line.freshness,
     }
 
 
-def _inputs_hash(scorecard: Scorecard, inputs: engine.Inputs) -> str:
+def _rules_digest(scorecard: Scorecard) -> str:
+    """What besides an account's inputs decides its results: the scorecard version and
+    the metric checklist items (an edited item must re-tick every account)."""
+    items = ChecklistItem.objects.filter(
+        kind=ChecklistItem.Kind.METRIC, use_case__is_active=True
+    ).values_list("pk", "metric_key_path", "comparison", "target_value")
+    return f"{scorecard.pk}:{sorted(items)}"
+
+
+def _inputs_hash(rules: str, inputs: engine.Inputs) -> str:
     raw = orjson.dumps(
-        {"card": scorecard.pk, **vars(inputs)}, default=_jsonable, option=orjson.OPT_SORT_KEYS
+        {"rules": rules, **vars(inputs)}, default=_jsonable, option=orjson.OPT_SORT_KEYS
     )
     return hashlib.sha256(raw).hexdigest()
 

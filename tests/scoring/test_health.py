@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from accounts.models import AccountUseCase, Activity, ChecklistProgress, Subscription
+from accounts.models import AccountUseCase, Activity, ChecklistItem, ChecklistProgress, Subscription
 from scoring.health import accounts_preview, accounts_recompute
 from scoring.ingestion import pings_ingest
 from scoring.models import Alert, Band, Scorecard, ScoreSnapshot
@@ -120,6 +120,18 @@ def test_metric_checklist_items_tick_and_untick_themselves():
     )
     accounts_recompute(account_ids=[customer.pk])
     assert not ticked.filter(item__metric_key_path=f"{S}.verify.ci_pipelines").exists()
+
+
+def test_an_edited_checklist_item_re_ticks_accounts_whose_inputs_did_not_change():
+    customer = _customer(ci_users=40)
+    accounts_recompute(account_ids=[customer.pk])
+    item = ChecklistItem.objects.get(metric_key_path=f"{S}.verify.ci_pipelines")
+    progress = ChecklistProgress.objects.filter(account_use_case__account=customer, item=item)
+    assert progress.get().done
+    item.target_value = 50  # 40 pipeline users no longer meet it
+    item.save()
+    assert accounts_recompute(account_ids=[customer.pk]) == 1  # the rules changed
+    assert not progress.get().done
 
 
 def test_use_case_status_follows_colour_unless_overridden():
