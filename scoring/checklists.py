@@ -18,7 +18,7 @@ from accounts.models import (
 from scoring import engine
 from scoring.models import MetricDefinition
 from scoring.tracking import metric_tracking_set
-from usagehub.bulk import copy_insert
+from usagehub.bulk import copy_insert, copy_rows
 
 STATUS_OF_COLOUR = {
     engine.GREEN: AccountUseCase.Status.ADOPTED,
@@ -56,8 +56,8 @@ def checklists_apply(
         (a.account_id, a.use_case_id): a
         for a in AccountUseCase.objects.filter(account__in=accounts)
     }
-    missing = [
-        AccountUseCase(account=account, use_case=uc)
+    missing = [  # ids, not instances: a related-object assignment costs more than the row
+        AccountUseCase(account_id=account.pk, use_case_id=uc.pk)
         for account in accounts
         for uc in use_cases
         if (account.pk, uc.pk) not in links
@@ -118,7 +118,9 @@ def _ticks(
             account_use_case__in=[link.pk for link in links.values()], item__in=items
         ).values_list("pk", "account_use_case_id", "item_id", "done")
     }
-    new, flipped = [], defaultdict(list)
+    now = timezone.now()
+    new: list[tuple[int, int, bool, Any]] = []
+    flipped = defaultdict(list)
     for account in accounts:
         metrics = inputs[account.pk].metrics
         for item in items:
@@ -129,11 +131,10 @@ def _ticks(
             row = progress.get((link.pk, item.pk))
             if row is None:
                 if done:
-                    new.append(ChecklistProgress(account_use_case=link, item=item, done=True))
+                    new.append((link.pk, item.pk, True, now))
             elif row[1] != done:
                 flipped[done].append(row[0])
-    copy_insert(new)
-    now = timezone.now()
+    copy_rows(ChecklistProgress, ["account_use_case", "item", "done", "changed_at"], new)
     for done, pks in flipped.items():  # two UPDATEs, not one CASE per row
         ChecklistProgress.objects.filter(pk__in=pks).update(
             done=done, changed_by=None, changed_at=now
