@@ -122,11 +122,12 @@ def baseline_read(ids: list[int]) -> float:
     """Only read what scoring reads: the same loader, no scoring, no writes."""
     from django.utils import timezone
 
-    from scoring.health import BATCH_SIZE, _load
+    from scoring.health import BATCH_SIZE, _collector_paused, _load
 
     started = time.perf_counter()
     for start in range(0, len(ids), BATCH_SIZE):
-        _load(ids[start : start + BATCH_SIZE], timezone.localdate())
+        with _collector_paused():  # as the recompute reads: the same conditions
+            _load(ids[start : start + BATCH_SIZE], timezone.localdate())
     return time.perf_counter() - started
 
 

@@ -1,7 +1,8 @@
 """Metric-driven checklist items, use-case statuses and objective progress from a score."""
 
+import operator
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.utils import timezone
@@ -20,6 +21,13 @@ from scoring.models import MetricDefinition
 from scoring.tracking import metric_tracking_set
 from usagehub.bulk import copy_insert, copy_rows
 
+COMPARE: dict[str, Callable[[Any, Any], Any]] = {
+    Comparison.GTE: operator.ge,
+    Comparison.GT: operator.gt,
+    Comparison.LTE: operator.le,
+    Comparison.LT: operator.lt,
+    Comparison.EQ: operator.eq,
+}
 STATUS_OF_COLOUR = {
     engine.GREEN: AccountUseCase.Status.ADOPTED,
     engine.YELLOW: AccountUseCase.Status.IN_PROGRESS,
@@ -28,15 +36,7 @@ STATUS_OF_COLOUR = {
 
 
 def holds(value: float | None, comparison: str, target: float) -> bool:
-    if value is None:
-        return False
-    return {
-        Comparison.GTE: value >= target,
-        Comparison.GT: value > target,
-        Comparison.LTE: value <= target,
-        Comparison.LT: value < target,
-        Comparison.EQ: value == target,
-    }[Comparison(comparison)]
+    return value is not None and bool(COMPARE[comparison](value, target))
 
 
 def checklists_apply(
