@@ -43,6 +43,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/layout.py
 	$(BIN)/python bench/recompute.py
+	$(BIN)/python bench/partitioning.py
 	$(BIN)/python bench/pages.py
 	$(BIN)/python bench/insights.py
 	$(BIN)/python bench/api.py
