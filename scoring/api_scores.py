@@ -28,6 +28,7 @@ from scoring.models import Alert, ScoreSnapshot
 from scoring.payload import parse_timestamp
 from scoring.recompute import recompute_mark
 from usagehub.errors import DomainError
+from usagehub.spreadsheet import safe_cell
 
 
 class SnapshotSerializer(serializers.ModelSerializer):
@@ -265,7 +266,7 @@ class CrmExport(AccountAPIView):
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=CRM_FIELDS)
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({key: safe_cell(value) for key, value in row.items()} for row in rows)
         response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="usagehub-crm.csv"'
         return response

@@ -20,7 +20,15 @@ from django.db.models import Count, Max, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from accounts.models import Account, Activity, ChecklistItem, Instance, Objective, Subscription
+from accounts.models import (
+    Account,
+    Activity,
+    ChecklistItem,
+    Instance,
+    Objective,
+    Subscription,
+    UseCase,
+)
 from scoring import engine
 from scoring.alerts import alerts_apply
 from scoring.checklists import checklists_apply, objectives_progress
@@ -127,12 +135,12 @@ def _recompute_batch(
         ).only("pk", "account_id", "scorecard_id", "as_of", "inputs_hash")
     }
     now = timezone.now()
-    rules = _rules_digest(scorecard)
+    rules = _rules_digest(card)
     changed: list[ScoreSnapshot] = []
     results: dict[int, engine.Result] = {}
     for account in loaded.accounts:
         inputs = loaded.inputs[account.pk]
-        digest = _inputs_hash(rules, inputs)
+        digest = _inputs_hash(rules, inputs, loaded, account.pk)
         existing = loaded.current.get(account.pk)
         if existing is not None and existing.inputs_hash == digest:
             continue  # scored today from these very inputs and rules: nothing can change
@@ -141,7 +149,7 @@ def _recompute_batch(
         changed.append(_snapshot(account, scorecard, day, now, inputs, result, loaded, digest))
     with transaction.atomic():
         _save_snapshots(changed)
-        weekly_health_save(changed, tiers=loaded.tiers, arr=loaded.arr)
+        weekly_health_save(changed, tiers=loaded.tiers, arr=loaded.arr, renewals=loaded.renewal)
         if as_of is None:  # a past day is a snapshot only; usage, checklists, alerts are today's
             _save_usage(loaded, now)
             _apply_current(loaded, results, changed, now)
@@ -257,8 +265,8 @@ def _snapshot(
     snapshot.licensed_seats = _int(inputs.licensed_seats)
     snapshot.utilization = (
         inputs.billable_users / inputs.licensed_seats
-        if inputs.billable_users and inputs.licensed_seats
-        else None
+        if inputs.billable_users is not None and inputs.licensed_seats
+        else None  # no users is 0%, not "no data"
     )
     snapshot.ledger = ledger
     snapshot.colours = {line.key: line.colour for line in result.lines}
@@ -309,18 +317,32 @@ def _line_dict(line: engine.Line) -> dict[str, Any]:
     }
 
 
-def _rules_digest(scorecard: Scorecard) -> str:
-    """What besides an account's inputs decides its results: the scorecard version and
-    the metric checklist items (an edited item must re-tick every account)."""
-    items = ChecklistItem.objects.filter(
-        kind=ChecklistItem.Kind.METRIC, use_case__is_active=True
-    ).values_list("pk", "metric_key_path", "comparison", "target_value")
-    return f"{scorecard.pk}:{sorted(items)}"
-
-
-def _inputs_hash(rules: str, inputs: engine.Inputs) -> str:
+def _rules_digest(card: engine.CardSpec) -> str:
+    """What besides an account's inputs decides its results: the scorecard as the engine
+    sees it, the use cases and the metric checklist items (editing any of them must
+    rescore and re-tick every account, even one already scored today)."""
+    use_cases = UseCase.objects.values_list("pk", "key", "required_tier", "is_active")
+    items = ChecklistItem.objects.filter(kind=ChecklistItem.Kind.METRIC).values_list(
+        "pk", "use_case_id", "metric_key_path", "comparison", "target_value"
+    )
     raw = orjson.dumps(
-        {"rules": rules, **vars(inputs)}, default=_jsonable, option=orjson.OPT_SORT_KEYS
+        [card, sorted(use_cases), sorted(items)], default=_jsonable, option=orjson.OPT_SORT_KEYS
+    )
+    return hashlib.sha256(raw).hexdigest()
+
+
+def _inputs_hash(rules: str, inputs: engine.Inputs, loaded: _Loaded, pk: int) -> str:
+    """The digest of everything one account's results depend on: its inputs, the rules,
+    and what the ledger reads beside them (silent instances, the renewal date)."""
+    raw = orjson.dumps(
+        {
+            "rules": rules,
+            "silent": loaded.silent.get(pk, []),
+            "renewal": loaded.renewal.get(pk),
+            **vars(inputs),
+        },
+        default=_jsonable,
+        option=orjson.OPT_SORT_KEYS,
     )
     return hashlib.sha256(raw).hexdigest()
 
@@ -473,8 +495,8 @@ TIER_ORDER = ["free", "premium", "ultimate"]
 
 
 def _subscriptions(ids: list[int], day: dt.date, loaded: _Loaded) -> dict[int, int]:
-    """Per account: the highest plan, the next renewal, the ARR of subscriptions started
-    by ``day`` (into ``loaded``); returns the total CRM seats."""
+    """Per account: the highest plan, the next renewal, the ARR of subscriptions running
+    on ``day`` (into ``loaded``); returns the total CRM seats."""
     seats: dict[int, int] = defaultdict(int)
     rows = Subscription.objects.filter(account_id__in=ids).values_list(
         "account_id", "plan", "licensed_seats", "renewal_date", "start_date", "arr"
@@ -483,7 +505,7 @@ def _subscriptions(ids: list[int], day: dt.date, loaded: _Loaded) -> dict[int, i
         if TIER_ORDER.index(plan) >= TIER_ORDER.index(loaded.tiers.get(pk, "free")):
             loaded.tiers[pk] = plan
         seats[pk] += licensed
-        if starts <= day:
+        if starts <= day <= renews:  # started, not lapsed
             loaded.arr[pk] = loaded.arr.get(pk, Decimal(0)) + arr
         known = loaded.renewal.get(pk)
         if renews >= day and (known is None or renews < known):

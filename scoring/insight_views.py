@@ -10,6 +10,7 @@ from django.utils import timezone
 from accounts.models import Account, LifecycleStage, Team, Tier, User
 from scoring.insights import INSIGHTS, InsightFilters, book_for
 from scoring.views import signed_in
+from usagehub.spreadsheet import safe_row
 
 
 def _teams(user: User) -> list[Team]:
@@ -47,10 +48,9 @@ def insight_csv(request: HttpRequest, key: str) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     stamp = timezone.localdate().isoformat()
     response["Content-Disposition"] = f'attachment; filename="insight-{key}-{stamp}.csv"'
-    writer = csv.writer(response)
-    if book is None:
-        return response
-    insight = build(book)
-    writer.writerow(insight.columns)
-    writer.writerows(["" if cell is None else cell for cell in row] for row in insight.rows)
+    if book is not None:  # no scores yet: an empty file
+        insight = build(book)
+        writer = csv.writer(response)
+        writer.writerow(insight.columns)
+        writer.writerows(safe_row(row) for row in insight.rows)
     return response

@@ -35,6 +35,7 @@ from django.utils.safestring import SafeString
 from accounts.access import accounts_visible_to
 from accounts.models import LifecycleStage, Tier, UseCase, User
 from scoring import charts
+from scoring.engine import RANK
 from scoring.models import Alert, ScoreSnapshot, WeeklyHealth
 from scoring.weekly import week_of
 
@@ -42,7 +43,6 @@ WEEKS = 26
 MOVER_WEEKS = 4
 MOVERS = 10
 COLOURS = [("red", "Red"), ("yellow", "Yellow"), ("green", "Green"), ("", "No score")]
-RANK = {"red": 0, "yellow": 1, "green": 2}
 ADOPTION_LEVELS = ["0", "1", "2", "3+"]  # use cases adopted; 3+ is platform adoption
 UTILIZATION_BANDS = [
     ("No data", Q(utilization__isnull=True)),
@@ -67,7 +67,7 @@ class InsightFilters:
         """Unknown values are dropped, not errors: a stale bookmark still opens."""
         team, priority = query.get("team", ""), query.get("priority", "")
         return cls(
-            team=team if team.isdigit() else "",
+            team=team if team.isascii() and team.isdigit() else "",
             priority=priority if priority in ("1", "2", "3") else "",
             tier=query.get("tier", "") if query.get("tier") in Tier.values else "",
             lifecycle=query.get("lifecycle", "")
@@ -134,10 +134,12 @@ class Book:
 
     @property
     def month_ends(self) -> list[dt.date]:
-        """The last week with scores of each month (a month without any is left out)."""
+        """The last week with scores of each month, a week counting in the month it ends
+        in (a month without any is left out)."""
         ends: dict[tuple[int, int], dt.date] = {}
         for week in sorted(self.totals):
-            ends[(week.year, week.month)] = week
+            sunday = week + dt.timedelta(days=6)
+            ends[(sunday.year, sunday.month)] = week
         return sorted(ends.values())
 
 
@@ -163,10 +165,20 @@ def book_for(user: Any, filters: InsightFilters) -> Book | None:
         if latest is None:
             return None
         totals = _weekly_totals(rows, latest - dt.timedelta(weeks=WEEKS))
-    latest = max(totals)
+    latest = _last_full_week(totals)
     weeks = [latest - dt.timedelta(weeks=n) for n in range(WEEKS - 1, -1, -1)]
-    totals = {week: row for week, row in totals.items() if week >= weeks[0]}
+    totals = {week: row for week, row in totals.items() if weeks[0] <= week <= latest}
     return Book(rows=rows, latest=latest, weeks=weeks, totals=totals, today=today)
+
+
+def _last_full_week(totals: dict[dt.date, dict[str, Any]]) -> dt.date:
+    """The newest week, unless it holds under half the accounts of the week before: on a
+    Monday before the nightly run, the new week has only the few accounts that pinged."""
+    latest = max(totals)
+    before = totals.get(latest - dt.timedelta(weeks=1))
+    if before and totals[latest]["accounts"] * 2 < before["accounts"]:
+        return latest - dt.timedelta(weeks=1)
+    return latest
 
 
 def _whole_book(user: Any, filters: InsightFilters) -> bool:
@@ -614,7 +626,7 @@ def _quarter(day: dt.date) -> str:
 
 
 def _month(week: dt.date) -> str:
-    return week.strftime("%b %Y")
+    return (week + dt.timedelta(days=6)).strftime("%b %Y")  # the month the week ends in
 
 
 def _short(week: dt.date) -> str:

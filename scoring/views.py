@@ -26,6 +26,7 @@ from scoring.models import Alert
 from scoring.recompute import recompute_mark
 from scoring.sharing import DEFAULT_DAYS, shared_reports_of
 from usagehub.errors import DomainError
+from usagehub.spreadsheet import safe_row
 
 PAGE_SIZE = 50
 CSV_COLUMNS = [
@@ -90,20 +91,22 @@ def portfolio_csv(request: HttpRequest) -> StreamingHttpResponse:
         yield writer.writerow(CSV_COLUMNS)
         for a in accounts.iterator(chunk_size=500):
             yield writer.writerow(
-                [
-                    a.name,
-                    a.crm_id,
-                    a.owner.username if a.owner else "",
-                    a.colour or "",
-                    "" if a.score is None else a.score,
-                    "" if a.utilization is None else round(a.utilization * 100, 1),
-                    a.adoption if a.adoption is not None else "",
-                    "yes" if a.platform else "no",
-                    a.renewal or "",
-                    a.last_ping.date() if a.last_ping else "",
-                    a.open_alerts or 0,
-                    a.lifecycle_stage,
-                ]
+                safe_row(
+                    [
+                        a.name,
+                        a.crm_id,
+                        a.owner.username if a.owner else "",
+                        a.colour or "",
+                        "" if a.score is None else a.score,
+                        "" if a.utilization is None else round(a.utilization * 100, 1),
+                        a.adoption if a.adoption is not None else "",
+                        "yes" if a.platform else "no",
+                        a.renewal or "",
+                        a.last_ping.date() if a.last_ping else "",
+                        a.open_alerts or 0,
+                        a.lifecycle_stage,
+                    ]
+                )
             )
 
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")

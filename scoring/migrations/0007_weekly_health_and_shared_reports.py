@@ -118,10 +118,9 @@ class Migration(migrations.Migration):
                 ("adoption_count", models.PositiveSmallIntegerField(default=0)),
                 (
                     "adopted",
-                    models.CharField(
+                    models.TextField(
                         blank=True,
                         help_text="Keys of the use cases adopted (green) as |scm|ci|: one LIKE per use case for the adoption charts, on a row narrow enough to scan 10,000 accounts × 26 weeks.",
-                        max_length=500,
                     ),
                 ),
                 (

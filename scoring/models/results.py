@@ -116,8 +116,7 @@ class WeeklyHealth(models.Model):
     colour = models.CharField(max_length=6, choices=RAG.choices, blank=True)
     score = models.FloatField(null=True, blank=True)
     adoption_count = models.PositiveSmallIntegerField(default=0)
-    adopted = models.CharField(
-        max_length=500,
+    adopted = models.TextField(
         blank=True,
         help_text="Keys of the use cases adopted (green) as |scm|ci|: one LIKE per use case "
         "for the adoption charts, on a row narrow enough to scan 10,000 accounts × 26 weeks.",

@@ -9,7 +9,14 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from accounts.models import AccountUseCase, Activity, ChecklistItem, ChecklistProgress, Subscription
+from accounts.models import (
+    AccountUseCase,
+    Activity,
+    ChecklistItem,
+    ChecklistProgress,
+    Subscription,
+    UseCase,
+)
 from scoring.health import accounts_preview, accounts_recompute
 from scoring.ingestion import pings_ingest
 from scoring.models import Alert, Band, Scorecard, ScoreSnapshot
@@ -132,6 +139,21 @@ def test_an_edited_checklist_item_re_ticks_accounts_whose_inputs_did_not_change(
     item.save()
     assert accounts_recompute(account_ids=[customer.pk]) == 1  # the rules changed
     assert not progress.get().done
+
+
+def test_editing_a_use_case_rescores_accounts_already_scored_today():
+    customer = _customer(plan="premium")
+    accounts_recompute(account_ids=[customer.pk])
+    first = ScoreSnapshot.objects.get(account=customer).computed_at
+    UseCase.objects.filter(key="devsecops").update(required_tier="free")
+    assert accounts_recompute(account_ids=[customer.pk]) == 1  # same inputs, new rules
+    assert ScoreSnapshot.objects.get(account=customer).computed_at > first
+
+
+def test_an_account_with_no_users_is_at_zero_utilization_not_no_data():
+    customer = _customer(billable=0)
+    accounts_recompute(account_ids=[customer.pk])
+    assert ScoreSnapshot.objects.get(account=customer).utilization == 0
 
 
 def test_use_case_status_follows_colour_unless_overridden():

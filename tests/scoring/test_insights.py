@@ -19,8 +19,8 @@ from tests.scoring.test_health import _customer
 
 pytestmark = pytest.mark.django_db
 
-NOW = dt.date(2026, 11, 23)  # a Monday: the book's latest week
-BEFORE = NOW - dt.timedelta(weeks=4)  # 2026-10-26, the last October week with data
+NOW = dt.date(2026, 11, 16)  # a Monday: the book's latest week
+BEFORE = NOW - dt.timedelta(weeks=4)  # 2026-10-19: its week ends in October
 UC = {"scm": None, "ci": None, "cd": None, "devsecops": None}
 
 
@@ -38,6 +38,7 @@ def _week(
     licensed=None,
     milestones=None,
     ledger=(),
+    renewal=None,
 ):
     snapshot = ScoreSnapshot.objects.create(
         account=account,
@@ -55,7 +56,12 @@ def _week(
         milestones=milestones or {},
         ledger=list(ledger),
     )
-    weekly_health_save([snapshot], tiers={account.pk: tier}, arr={account.pk: Decimal(arr)})
+    weekly_health_save(
+        [snapshot],
+        tiers={account.pk: tier},
+        arr={account.pk: Decimal(arr)},
+        renewals={account.pk: renewal},
+    )
 
 
 def _line(key, name, colour, contribution):
@@ -114,6 +120,7 @@ def book(owner, teammate, outsider):
             "forecast_on": today.isoformat(),
             "forecast_billable": 130,
         },
+        renewal=today,
         ledger=[_line("ci", "CI", "red", 0), _line("util", "Utilization", "yellow", 12)],
     )
     _week(
@@ -141,6 +148,7 @@ def book(owner, teammate, outsider):
             "forecast_on": (_next_quarter(today) + dt.timedelta(days=5)).isoformat(),
             "forecast_billable": 80,
         },
+        renewal=_next_quarter(today) + dt.timedelta(days=5),
         ledger=[_line("ci", "CI", "green", 20)],
     )
     _week(
@@ -153,6 +161,7 @@ def book(owner, teammate, outsider):
         use_cases={"scm": "yellow", "ci": "red", "cd": "red"},
         licensed=50,
         milestones={"days_to_util_10": 100},
+        renewal=timezone.localdate(),  # renewing with too little history for a forecast
     )
     _week(
         zeta,
@@ -209,8 +218,8 @@ def test_health_over_time_counts_accounts_and_arr_by_colour_per_week(client, man
     client.force_login(manager)
     rows = _by(_table(client, "health"), "Week of")
     assert len(rows) == 26
-    assert (min(rows), max(rows)) == ("2026-06-01", "2026-11-23")
-    now, before = rows["2026-11-23"], rows["2026-10-26"]
+    assert (min(rows), max(rows)) == ("2026-05-25", "2026-11-16")
+    now, before = rows["2026-11-16"], rows["2026-10-19"]
     assert (now["Red accounts"], now["Yellow accounts"], now["Green accounts"]) == ("1", "1", "1")
     assert (now["Red ARR"], now["Yellow ARR"], now["Green ARR"]) == ("100000", "20000", "50000")
     assert (before["Green accounts"], before["Yellow accounts"], before["Red accounts"]) == (
@@ -219,7 +228,18 @@ def test_health_over_time_counts_accounts_and_arr_by_colour_per_week(client, man
         "0",
     )
     assert before["Green ARR"] == "100000"
-    assert rows["2026-11-16"]["Green accounts"] == "0"  # a week with no scores is empty
+    assert rows["2026-11-09"]["Green accounts"] == "0"  # a week with no scores is empty
+
+
+def test_a_week_begun_before_its_nightly_run_is_not_charted_yet(client, manager, book):
+    _week(book["beta"], NOW + dt.timedelta(weeks=1), colour="red", score=30, adoption=0,
+          use_cases={})  # fmt: skip
+    client.force_login(manager)
+    rows = _table(client, "health")
+    assert rows[-1]["Week of"] == "2026-11-16"  # 1 account of 3: the week is not full yet
+    _week(book["acme"], NOW + dt.timedelta(weeks=1), colour="red", score=30, adoption=0,
+          use_cases={})  # fmt: skip
+    assert _table(client, "health")[-1]["Week of"] == "2026-11-23"
 
 
 def test_platform_adoption_counts_use_cases_adopted_and_shares_arr_per_month(client, manager, book):
@@ -275,7 +295,8 @@ def test_utilization_seats_and_renewal_forecast(client, manager, book):
     assert seats["Users over license (true-up today)"] == "0"
     this, following = _table(client, "renewals")
     assert this["From"] == timezone.localdate().isoformat()
-    assert (this["Renewing accounts"], this["Forecast billable users"]) == ("1", "130")
+    assert (this["Renewing accounts"], this["Seats bought"]) == ("2", "150")
+    assert this["Forecast billable users"] == "130"
     assert (this["Forecast true-up seats"], this["Accounts over license"]) == ("30", "1")
     assert following["From"] == _next_quarter(timezone.localdate()).isoformat()
     assert (following["Renewing accounts"], following["Forecast true-up seats"]) == ("1", "0")

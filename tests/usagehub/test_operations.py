@@ -89,3 +89,14 @@ def test_json_logs_are_one_object_per_line():
     )
     line = json.loads(JsonFormatter().format(record))
     assert (line["message"], line["level"], line["account"]) == ("broker down", "WARNING", 42)
+
+
+@pytest.mark.parametrize(
+    ("value", "cell"),
+    [("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"), ("+1", "'+1"), ("@SUM(A1)", "'@SUM(A1)"),
+     ("-2", "'-2"), ("Acme", "Acme"), (-2, -2), (None, "")],
+)  # fmt: skip
+def test_csv_cells_that_a_spreadsheet_would_run_are_made_inert(value, cell):
+    from usagehub.spreadsheet import safe_cell
+
+    assert safe_cell(value) == cell
