@@ -7,13 +7,15 @@ from django.contrib.auth.views import LoginView
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 
+from usagehub.client_ip import client_ip
+
 MAX_FAILURES = 5
 LOCKOUT_SECONDS = 15 * 60
 
 
 def _key(request: HttpRequest) -> str:
     username = str(request.POST.get("username", "")).strip().lower()[:150]
-    address = request.META.get("REMOTE_ADDR", "")
+    address = client_ip(request) or ""
     return f"login-failures:{address}:{username}"
 
 

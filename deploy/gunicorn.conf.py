@@ -4,12 +4,13 @@ Every value can be overridden from the environment, so one file serves a laptop,
 a VM and a container. The numbers are the ones the load and fault tests ran with.
 """
 
-import multiprocessing
 import os
 
 bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
-# Requests are short and mostly wait on PostgreSQL: 2 per core, plus one.
-workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
+# Requests are short and mostly wait on PostgreSQL: 2 per usable core, plus one — capped,
+# because each worker holds a database connection (PostgreSQL allows 100 by default) and
+# a container on a big host would otherwise count the host's cores.
+workers = int(os.environ.get("WEB_CONCURRENCY", min(2 * len(os.sched_getaffinity(0)) + 1, 9)))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))  # a 10,000-account CSV takes ~1 s
 graceful_timeout = 20
 keepalive = 5

@@ -17,6 +17,7 @@ from scoring.sharing import (
     shared_report_revoke,
 )
 from scoring.views import signed_in
+from usagehub.client_ip import client_ip
 from usagehub.errors import DomainError
 
 
@@ -52,7 +53,7 @@ def shared_report(request: HttpRequest, token: str) -> HttpResponse:
     """Public, read-only: no login. Unknown tokens 404; dead links say why, with no data."""
     found = shared_report_open(
         token=token,
-        ip=request.META.get("REMOTE_ADDR") or None,
+        ip=client_ip(request),
         user_agent=request.headers.get("User-Agent", ""),
     )
     if found is None:

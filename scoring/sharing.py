@@ -26,6 +26,10 @@ from scoring.pages import score_history
 from usagehub.errors import DomainError
 
 DEFAULT_DAYS = 30
+PREVIEW_AGENTS = (
+    r"slackbot|slack-imgproxy|facebookexternalhit|twitterbot|linkedinbot|discordbot|"
+    r"telegrambot|whatsapp|skypeuripreview|teams|googlebot|bingbot|preview|scanner"
+)
 MAX_DAYS = 365
 
 
@@ -72,8 +76,9 @@ def shared_report_open(
 
 
 def shared_reports_of(account: Account) -> QuerySet[SharedReport]:
-    """An account's links with their view counts, for the account page (one query)."""
-    granted = Q(views__granted=True)
+    """An account's links with their view counts, for the account page (one query). Link
+    previews (chat apps and mail scanners fetch a pasted link) are logged, not counted."""
+    granted = Q(views__granted=True) & ~Q(views__user_agent__iregex=PREVIEW_AGENTS)
     return account.shared_reports.select_related("created_by").annotate(
         view_count=Count("views", filter=granted),
         last_viewed=Max("views__viewed_at", filter=granted),
@@ -87,7 +92,9 @@ def shared_report_content(report: SharedReport) -> dict[str, Any]:
     latest = snapshot.only("objectives", "billable_users", "licensed_seats", "as_of").first()
     progress = {row["id"]: row for row in (latest.objectives if latest else [])}
     objectives = list(
-        account.objectives.exclude(status=Objective.Status.DRAFT)
+        account.objectives.exclude(  # drafts and dropped plans are the team's business
+            status__in=[Objective.Status.DRAFT, Objective.Status.ABANDONED]
+        )
         .select_related("use_case")
         .prefetch_related("milestones")
     )

@@ -9,24 +9,30 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import orjson
-from django.db import connection, models
+from django.db import connection, models, transaction
 from django.utils import timezone
 from psycopg import sql
 
 M = TypeVar("M", bound=models.Model)
 
-# Columns whose Python value is already what the database takes (ids of foreign keys are
-# integers): Django's per-value preparation costs more than the COPY itself on narrow rows.
-PLAIN_FIELDS = (
-    models.IntegerField,  # and BigInteger, PositiveSmallInteger... (subclasses)
-    models.CharField,  # and SlugField, EmailField...
+# Column types whose Python value is already what the database takes (the exact classes:
+# a subclass may prepare values its own way): Django's per-value preparation costs more
+# than the COPY itself on narrow rows.
+PLAIN_FIELDS = {
+    models.IntegerField,
+    models.BigIntegerField,
+    models.SmallIntegerField,
+    models.PositiveIntegerField,
+    models.PositiveSmallIntegerField,
+    models.CharField,
     models.TextField,
     models.BooleanField,
     models.FloatField,
     models.DecimalField,
-    models.DateField,  # and DateTimeField: aware datetimes go as they are
-    models.ForeignKey,
-)
+    models.DateTimeField,  # aware datetimes go as they are
+    models.ForeignKey,  # its attname holds the id
+    models.OneToOneField,
+}
 
 
 def copy_insert(
@@ -114,7 +120,7 @@ def _reader(field: models.Field) -> Callable[[models.Model], Any]:
             return None if value is None else orjson.dumps(value).decode()
 
         return json_text
-    if isinstance(field, PLAIN_FIELDS):  # psycopg adapts these Python values as they are
+    if type(field) in PLAIN_FIELDS:  # psycopg adapts these Python values as they are
         return operator.attrgetter(field.attname)
     return lambda obj: field.get_db_prep_save(getattr(obj, field.attname), connection)
 
@@ -127,9 +133,10 @@ def copy_upsert(
     keep_newer: str | None = None,
 ) -> None:
     """Insert ``objs``, or update the rows they collide with on ``unique_fields``; with
-    ``keep_newer``, a stored row whose value in that field is later stays as it is.
+    ``keep_newer``, a stored row whose value in that field is later stays as it is. Of
+    several ``objs`` with one key, the last wins.
 
-    On PostgreSQL: one COPY into a session-scoped scratch table, then one
+    On PostgreSQL: one COPY into a scratch table that lives for the transaction, then one
     ``INSERT … SELECT … ON CONFLICT DO UPDATE`` — Django's ``bulk_create`` would quote
     every value of every row client-side first. Elsewhere (SQLite): ``bulk_create``.
     """
@@ -137,6 +144,9 @@ def copy_upsert(
         return
     model = type(objs[0])
     meta = model._meta
+    attname = {f.name: f.attname for f in meta.concrete_fields}
+    last = {tuple(getattr(o, attname[n]) for n in unique_fields): o for o in objs}
+    objs = list(last.values())  # ON CONFLICT may touch a row only once per statement
     if connection.vendor != "postgresql":
         if keep_newer:
             objs = _without_older(objs, unique_fields, keep_newer)
@@ -165,11 +175,15 @@ def copy_upsert(
             table=table, c=column[keep_newer]
         )
     readers = [_reader(f) for f in fields]
-    with connection.cursor() as wrapper, connection.wrap_database_errors:
+    with (
+        transaction.atomic(),  # the scratch table is dropped at commit, whatever the caller
+        connection.cursor() as wrapper,
+        connection.wrap_database_errors,
+    ):
         cursor = wrapper.cursor  # psycopg's own: it composes the identifiers safely
         cursor.execute(
             sql.SQL(
-                "CREATE TEMPORARY TABLE IF NOT EXISTS {scratch} AS "
+                "CREATE TEMPORARY TABLE IF NOT EXISTS {scratch} ON COMMIT DROP AS "
                 "SELECT {columns} FROM {table} WITH NO DATA"
             ).format(scratch=scratch, columns=columns, table=table)
         )

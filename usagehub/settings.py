@@ -102,6 +102,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Login throttling and API rate limits count in this cache: use Redis when several
 # processes serve the app, so they share the counts.
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+# Proxy addresses whose X-Forwarded-For is believed (login throttling, shared-report log).
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 
 AUTH_USER_MODEL = "accounts.User"
 AUTH_PASSWORD_VALIDATORS = [

@@ -191,3 +191,18 @@ def test_only_editors_create_or_revoke_and_outsiders_get_404(
     assert b"Create a read-only link" not in page and b"Revoke" not in page
     report.refresh_from_db()
     assert report.revoked_at is None and SharedReport.objects.count() == 1
+
+
+def test_link_previews_are_logged_but_not_counted_as_views(client, owner, customer):
+    report = SharedReport.objects.create(
+        account=customer, token="z" * 43, expires_on=timezone.localdate()
+    )
+    _open(
+        client, report, HTTP_USER_AGENT="Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)"
+    )
+    _open(client, report, HTTP_USER_AGENT="Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0")
+    assert SharedReportView.objects.filter(report=report).count() == 2
+    client.force_login(owner)
+    page = client.get(reverse("account-detail", args=[customer.pk])).content.decode()
+    row = page[page.index(f'data-report="{report.pk}"') :]
+    assert "<td>1</td>" in row[: row.index("</tr>")]

@@ -93,10 +93,36 @@ def test_json_logs_are_one_object_per_line():
 
 @pytest.mark.parametrize(
     ("value", "cell"),
-    [("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"), ("+1", "'+1"), ("@SUM(A1)", "'@SUM(A1)"),
-     ("-2", "'-2"), ("Acme", "Acme"), (-2, -2), (None, "")],
-)  # fmt: skip
+    [
+        ('=HYPERLINK("http://x")', '\'=HYPERLINK("http://x")'),
+        ("+1", "'+1"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("-2", "'-2"),
+        ("Acme", "Acme"),
+        (-2, -2),
+        (None, ""),
+    ],
+)
 def test_csv_cells_that_a_spreadsheet_would_run_are_made_inert(value, cell):
     from usagehub.spreadsheet import safe_cell
 
     assert safe_cell(value) == cell
+
+
+@pytest.mark.parametrize(
+    ("peer", "forwarded", "client"),
+    [
+        ("203.0.113.9", "198.51.100.1", "203.0.113.9"),  # no trusted proxy: the header is ignored
+        ("10.0.0.2", "198.51.100.1", "198.51.100.1"),  # our proxy says who it saw
+        ("10.0.0.2", "6.6.6.6, 198.51.100.1", "198.51.100.1"),  # a client-written hop is skipped
+        ("10.0.0.2", "198.51.100.1, 10.0.0.3", "198.51.100.1"),  # two proxies of ours
+        ("10.0.0.2", "not-an-address", "10.0.0.2"),
+        ("10.0.0.2", "", "10.0.0.2"),
+    ],
+)
+def test_the_client_address_comes_from_trusted_proxies_only(settings, rf, peer, forwarded, client):
+    from usagehub.client_ip import client_ip
+
+    settings.TRUSTED_PROXIES = ["10.0.0.2", "10.0.0.3"]
+    request = rf.get("/", REMOTE_ADDR=peer, HTTP_X_FORWARDED_FOR=forwarded)
+    assert client_ip(request) == client
