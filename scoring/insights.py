@@ -17,6 +17,7 @@ from django.db.models import (
     BigIntegerField,
     Case,
     Count,
+    ExpressionWrapper,
     F,
     FilteredRelation,
     FloatField,
@@ -27,8 +28,9 @@ from django.db.models import (
     Sum,
     Value,
     When,
+    Window,
 )
-from django.db.models.functions import Coalesce, Greatest, Least, NullIf, Sign
+from django.db.models.functions import Coalesce, Greatest, Least, NullIf, RowNumber, Sign
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
@@ -439,9 +441,7 @@ def movers(book: Book) -> Insight:
     month_ago = book.latest - dt.timedelta(weeks=MOVER_WEEKS)
     moved = (
         book.current.annotate(
-            before=FilteredRelation(
-                "account__weeks", condition=Q(account__weeks__week=month_ago)
-            )
+            before=FilteredRelation("account__weeks", condition=Q(account__weeks__week=month_ago))
         )
         .filter(before__isnull=False)
         .annotate(
@@ -453,24 +453,30 @@ def movers(book: Book) -> Insight:
                 NullIf("colour_change", 0), Sign("score_change"), output_field=FloatField()
             )
         )
+        .exclude(Q(direction=0) | Q(direction__isnull=True))
+    )
+    # One pass ranks both lists: within each direction, the biggest move in that direction
+    # first (a fall is ranked on -change, a rise on change), unknown changes last.
+    away = Sign("direction") * Value(-1.0)
+    place = Window(
+        RowNumber(),
+        partition_by=[Sign("direction")],
+        order_by=[
+            ExpressionWrapper(away * F("colour_change"), FloatField()).asc(nulls_last=True),
+            ExpressionWrapper(away * F("score_change"), FloatField()).asc(nulls_last=True),
+            F("pk").asc(),
+        ],
+    )
+    found = [
+        ("fell" if direction < 0 else "rose", move)
+        for *move, direction in moved.annotate(place=place)
+        .filter(place__lte=MOVERS)
+        .order_by("direction", "place")
         .values_list(
             "account_id", "before__colour", "colour", "before__score", "score", "score_change",
-            "before__snapshot_id", "snapshot_id", "account__name",
+            "before__snapshot_id", "snapshot_id", "account__name", "direction",
         )
-    )  # fmt: skip
-    found = [
-        ("fell", move)
-        for move in moved.filter(direction__lt=0).order_by(
-            F("colour_change").asc(nulls_last=True), F("score_change").asc(nulls_last=True), "pk"
-        )[:MOVERS]
-    ] + [
-        ("rose", move)
-        for move in moved.filter(direction__gt=0).order_by(
-            F("colour_change").desc(nulls_last=True),
-            F("score_change").desc(nulls_last=True),
-            "pk",
-        )[:MOVERS]
-    ]
+    ]  # fmt: skip
     ledgers = dict(
         ScoreSnapshot.objects.filter(pk__in=[s for _, m in found for s in m[6:8]]).values_list(
             "pk", "ledger"
