@@ -14,7 +14,7 @@ from accounts.models import Account
 from scoring.health import accounts_recompute
 from scoring.models import Alert, Scorecard, ScoreSnapshot, WeeklyHealth
 from scoring.weekly import weekly_health_save
-from tests.factories import AccountFactory
+from tests.factories import AccountFactory, SubscriptionFactory
 from tests.scoring.test_health import _customer
 
 pytestmark = pytest.mark.django_db
@@ -445,6 +445,18 @@ def test_a_recompute_rolls_the_snapshot_into_its_week(owner):
         200,
         50,
     )
+
+
+def test_a_lapsed_subscription_adds_no_arr_to_the_week(owner):
+    customer = _customer(owner=owner, name="Acme Bank")
+    SubscriptionFactory(
+        account=customer,
+        arr=Decimal("99999"),
+        start_date=dt.date(2023, 1, 1),
+        renewal_date=dt.date(2024, 1, 1),  # not renewed
+    )
+    accounts_recompute(account_ids=[customer.pk])
+    assert WeeklyHealth.objects.get(account=customer).arr == 34800
 
 
 def test_a_replayed_earlier_day_never_overwrites_the_end_of_its_week(owner):

@@ -52,6 +52,13 @@ def customer(owner):
         closed_at=timezone.now(),
     )
     ObjectiveFactory(account=acme, title="SECRET-DRAFT expansion play", status="draft")
+    ObjectiveFactory(
+        account=acme,
+        title="Security scans on every project",
+        metric_key_path="usage_activity_by_stage_monthly.secure.never_reported",
+        comparison="gte",
+        target_value=50,
+    )
     week_ago = timezone.localdate() - dt.timedelta(days=8)
     _ping(acme.instances.get().uuid, ci_users=30, billable=80, seats=100, day=week_ago)
     accounts_recompute(account_ids=[acme.pk], as_of=week_ago)
@@ -94,6 +101,7 @@ def test_the_report_shows_the_customer_their_adoption_objectives_and_usage(clien
         assert escape(item.title) in html
     assert "Every team on CI" in html and "Release cadence went from monthly to weekly" in html
     assert "licensed seats in use" in html
+    assert "Now not measured yet · target ≥ 50" in html  # a metric with no value yet
     assert '<svg class="chart"' in html  # the utilization trend
 
 

@@ -95,3 +95,14 @@ def test_web_worker_and_beat_start_from_the_procfile_and_do_their_jobs(on_postgr
                 "beat's sweep to recompute a marked account",
             )
     assert ScoreSnapshot.objects.get(account=pinged).billable_users == 42
+
+
+def test_gunicorn_defaults_to_a_bounded_number_of_workers(monkeypatch):
+    """Each worker holds a database connection: a big host must not start 129 of them."""
+    monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
+    config: dict = {}
+    exec((ROOT / "deploy" / "gunicorn.conf.py").read_text(), config)  # noqa: S102 — our own file
+    assert 3 <= config["workers"] <= 9
+    monkeypatch.setenv("WEB_CONCURRENCY", "17")
+    exec((ROOT / "deploy" / "gunicorn.conf.py").read_text(), config)  # noqa: S102
+    assert config["workers"] == 17
