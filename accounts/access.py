@@ -18,12 +18,18 @@ def _as_user(user: Any) -> User | None:
     return user if isinstance(user, User) and user.is_active else None
 
 
+def sees_every_account(user: Any) -> bool:
+    """An active admin: ``accounts_visible_to`` is the whole table, no filter needed."""
+    person = _as_user(user)
+    return person is not None and person.is_usagehub_admin
+
+
 def accounts_visible_to(user: Any) -> QuerySet[Account]:
     """The accounts ``user`` may read."""
     person = _as_user(user)
     if person is None:
         return Account.objects.none()
-    if person.is_usagehub_admin:
+    if sees_every_account(person):
         return Account.objects.all()
     if person.team_id is None:
         return Account.objects.filter(owner=person)

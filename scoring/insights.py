@@ -34,8 +34,8 @@ from django.db.models.functions import Coalesce, Greatest, Least, NullIf, RowNum
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
-from accounts.access import accounts_visible_to
-from accounts.models import LifecycleStage, Tier, UseCase, User
+from accounts.access import accounts_visible_to, sees_every_account
+from accounts.models import LifecycleStage, Tier, UseCase
 from scoring import charts
 from scoring.engine import RANK
 from scoring.models import Alert, ScoreSnapshot, WeeklyHealth
@@ -148,7 +148,9 @@ class Book:
 def book_for(user: Any, filters: InsightFilters) -> Book | None:
     """The user's book (their team's, or every team's for an admin) under the filters."""
     rows = WeeklyHealth.objects.all()
-    if not _whole_book(user, filters):
+    if not (
+        sees_every_account(user) and not (filters.team or filters.priority or filters.lifecycle)
+    ):  # an admin's unfiltered book needs no join with accounts
         accounts = accounts_visible_to(user)
         if filters.team:
             accounts = accounts.filter(owner__team_id=filters.team)
@@ -181,16 +183,6 @@ def _last_full_week(totals: dict[dt.date, dict[str, Any]]) -> dt.date:
     if before and totals[latest]["accounts"] * 2 < before["accounts"]:
         return latest - dt.timedelta(weeks=1)
     return latest
-
-
-def _whole_book(user: Any, filters: InsightFilters) -> bool:
-    """An admin without account filters: no need to join accounts at all."""
-    person = user if isinstance(user, User) and user.is_active else None
-    return bool(
-        person
-        and person.is_usagehub_admin
-        and not (filters.team or filters.priority or filters.lifecycle)
-    )
 
 
 def _weekly_totals(rows: QuerySet[WeeklyHealth], since: dt.date) -> dict[dt.date, dict[str, Any]]:

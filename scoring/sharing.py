@@ -15,14 +15,11 @@ from django.utils import timezone
 from accounts.models import (
     Account,
     AccountUseCase,
-    ChecklistItem,
-    ChecklistProgress,
     Objective,
-    UseCase,
     User,
 )
 from scoring.models import ScoreSnapshot, SharedReport, SharedReportView
-from scoring.pages import score_history
+from scoring.pages import score_history, use_case_cards
 from usagehub.errors import DomainError
 
 DEFAULT_DAYS = 30
@@ -117,28 +114,21 @@ def shared_report_content(report: SharedReport) -> dict[str, Any]:
 
 
 def _use_cases(account: Account) -> list[dict[str, Any]]:
-    statuses = dict(
-        AccountUseCase.objects.filter(account=account).values_list("use_case_id", "status")
-    )
-    done = set(
-        ChecklistProgress.objects.filter(account_use_case__account=account, done=True).values_list(
-            "item_id", flat=True
+    """The account page's use-case cards, cut down to what the customer may read: name,
+    status and checklist — no colours, measures, metric values or override reasons."""
+    not_started = AccountUseCase.Status.NOT_STARTED
+    cards = []
+    for card in use_case_cards(account, snapshot=None):
+        status = card["link"].status if card["link"] else not_started
+        if status == AccountUseCase.Status.NOT_APPLICABLE:
+            continue
+        cards.append(
+            {
+                "name": card["use_case"].name,
+                "description": card["use_case"].description,
+                "status": status,
+                "status_label": AccountUseCase.Status(status).label,
+                "items": [{"title": i["item"].title, "done": i["done"]} for i in card["items"]],
+            }
         )
-    )
-    items: dict[int, list[dict[str, Any]]] = {}
-    for item in ChecklistItem.objects.filter(use_case__is_active=True):
-        items.setdefault(item.use_case_id, []).append(
-            {"title": item.title, "done": item.pk in done}
-        )
-    labels = dict(AccountUseCase.Status.choices)
-    return [
-        {
-            "name": uc.name,
-            "description": uc.description,
-            "status": statuses.get(uc.pk, AccountUseCase.Status.NOT_STARTED),
-            "status_label": labels[statuses.get(uc.pk, AccountUseCase.Status.NOT_STARTED)],
-            "items": items.get(uc.pk, []),
-        }
-        for uc in UseCase.objects.filter(is_active=True)
-        if statuses.get(uc.pk) != AccountUseCase.Status.NOT_APPLICABLE
-    ]
+    return cards

@@ -1,4 +1,5 @@
-"""Fast bulk inserts: on PostgreSQL, ids from the sequence and then one COPY.
+"""Fast bulk writes on PostgreSQL through COPY: inserts that get their ids back
+(``copy_insert``), plain rows (``copy_rows``) and upserts (``copy_upsert``).
 
 Django's ``bulk_create`` quotes every value client-side, which dominates when rows
 carry kilobytes of JSON (pings, score ledgers). Elsewhere (SQLite) it is used as is.
@@ -145,11 +146,12 @@ def copy_upsert(
     model = type(objs[0])
     meta = model._meta
     attname = {f.name: f.attname for f in meta.concrete_fields}
-    last = {tuple(getattr(o, attname[n]) for n in unique_fields): o for o in objs}
+    keys = [attname[n] for n in unique_fields]
+    last = {tuple(getattr(o, a) for a in keys): o for o in objs}
     objs = list(last.values())  # ON CONFLICT may touch a row only once per statement
     if connection.vendor != "postgresql":
         if keep_newer:
-            objs = _without_older(objs, unique_fields, keep_newer)
+            objs = _without_older(objs, keys, keep_newer)
         model._default_manager.bulk_create(
             objs, update_conflicts=True, unique_fields=unique_fields, update_fields=update_fields
         )
@@ -195,11 +197,10 @@ def copy_upsert(
         cursor.execute(insert)
 
 
-def _without_older(objs: Sequence[M], unique_fields: Sequence[str], newer: str) -> list[M]:
-    """``objs`` less those whose stored twin already has a later ``newer`` value."""
+def _without_older(objs: Sequence[M], attnames: Sequence[str], newer: str) -> list[M]:
+    """``objs`` less those whose stored twin (same ``attnames`` values) already has a
+    later ``newer`` value."""
     model = type(objs[0])
-    attname = {f.name: f.attname for f in model._meta.concrete_fields}
-    attnames = [attname[n] for n in unique_fields]
     stored = {
         tuple(row[:-1]): row[-1]
         for row in model._default_manager.filter(
