@@ -12,7 +12,7 @@ from pathlib import Path
 import django
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.common import BENCH_URL, bench_env, percentile
+from bench.common import BENCH_URL, percentile, production_env
 
 CLIENTS = 8
 REQUESTS = 800
@@ -49,14 +49,7 @@ def main() -> None:
     ids = list(Account.objects.order_by("pk").values_list("pk", flat=True)[:200])
     port = free_port()
     command = gunicorn(port)
-    env = bench_env(
-        ROOT_URLCONF="bench.urls",
-        DJANGO_DEBUG="false",
-        ALLOWED_HOSTS="127.0.0.1",
-        SECRET_KEY="bench-only-secret-key-that-is-long-enough-for-django-checks-0",
-        SECURE_SSL_REDIRECT="false",
-        API_THROTTLE_RATE="1000000/min",
-    )
+    env = production_env(ROOT_URLCONF="bench.urls", API_THROTTLE_RATE="1000000/min")
     with running(command, env, port=port):
         load(port, key, ["/bench/baseline"], 80)  # warm both workers
         base_s, base_lat = load(port, key, ["/bench/baseline"], REQUESTS)

@@ -43,6 +43,17 @@ def bench_env(**extra: str) -> dict[str, str]:
     return {**os.environ, "DATABASE_URL": BENCH_URL, "DJANGO_DEBUG": "true", **extra}
 
 
+def production_env(**extra: str) -> dict[str, str]:
+    """``bench_env`` on production settings (DEBUG off), for servers measured over HTTP."""
+    return bench_env(
+        DJANGO_DEBUG="false",
+        ALLOWED_HOSTS="127.0.0.1",
+        SECRET_KEY="bench-only-secret-key-that-is-long-enough-for-django-checks-0",
+        SECURE_SSL_REDIRECT="false",
+        **extra,
+    )
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]

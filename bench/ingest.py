@@ -18,7 +18,15 @@ import django
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.common import BENCH_URL, bench_env, dumps, fresh_database, percentile, recorded
+from bench.common import (
+    BENCH_URL,
+    bench_env,
+    dumps,
+    fresh_database,
+    percentile,
+    production_env,
+    recorded,
+)
 
 INSTANCES = int(os.environ.get("BENCH_INSTANCES", "1000"))
 WEEKS = int(os.environ.get("BENCH_WEEKS", "4"))
@@ -122,7 +130,7 @@ def http_post(lines: list[bytes], key: str, broker: str) -> tuple[float, list[fl
             latencies.append(time.perf_counter() - started)
         conn.close()
 
-    with running(command, bench_env(CELERY_BROKER_URL=broker), port=port):
+    with running(command, production_env(CELERY_BROKER_URL=broker), port=port):
         chunks = [lines[i::HTTP_CLIENTS] for i in range(HTTP_CLIENTS)]
         started = time.perf_counter()
         with ThreadPoolExecutor(HTTP_CLIENTS) as pool:

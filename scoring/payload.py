@@ -9,7 +9,6 @@ import datetime as dt
 import hashlib
 import json
 import math
-import re
 import zlib
 from dataclasses import dataclass
 from typing import Any
@@ -33,7 +32,9 @@ TEXT_FIELDS = {  # payload key: (model field, longest accepted)
 FAILED = -1  # what an installation reports when it could not compute a metric
 MAX_IDENTITY_LENGTH = 64
 MAX_BIGINT = 2**63 - 1
-LONG_INTEGER = re.compile(rb"\d{20,}")
+# orjson reads an integer of 20+ digits as a float, losing digits: any float this large
+# may be one, so such a payload is read again by the exact standard library.
+INEXACT_FLOAT = 1e19
 
 
 @dataclass(frozen=True)
@@ -90,8 +91,6 @@ def _loads(raw: bytes, limits: Limits) -> Any:
     """orjson for speed; on any complaint, the standard library says precisely what is wrong."""
     if len(raw) > limits.max_bytes:
         raise DomainError(f"The payload is larger than {limits.max_bytes} bytes.", code="too_large")
-    if LONG_INTEGER.search(raw):  # orjson would read it as a float and lose digits
-        return _loads_explained(raw, limits)
     try:
         return orjson.loads(raw)
     except (orjson.JSONDecodeError, UnicodeDecodeError):
@@ -139,7 +138,9 @@ def _is_clean(node: dict[str, Any] | list[Any], depth: int, max_depth: int) -> b
         elif kind is dict or kind is list:
             if not _is_clean(value, depth + 1, max_depth):
                 return False
-        elif kind is float and not (math.isfinite(value) and (value >= 0 or value == FAILED)):
+        elif kind is float and not (
+            math.isfinite(value) and (0 <= value < INEXACT_FLOAT or value == FAILED)
+        ):
             return False
     return True
 
@@ -271,7 +272,8 @@ def validate_ping(raw: bytes, *, now: dt.datetime, limits: Limits = DEFAULT_LIMI
     if not isinstance(payload, dict):
         raise DomainError("The payload must be a JSON object.")
     if not _is_clean(payload, 0, limits.max_depth):
-        _check_tree(payload, limits.max_depth)
+        # Read exactly (big integers) and find the problem, if there is one, with its path.
+        payload = _loads_explained(raw, limits)
     uuid, namespace = _identity(payload)
     text = canonical_json(payload)
     return ValidPing(

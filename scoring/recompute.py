@@ -71,8 +71,6 @@ def recompute_enqueue(*, account_ids: Iterable[int] | None = None) -> int:
     ``account_ids=None`` means every marked account (the sweep). A broker failure is
     logged, not raised: the marks stay, and the next sweep tries again.
     """
-    from scoring.tasks import account_recompute  # tasks import this module
-
     now = timezone.now()
     due = RecomputeRequest.objects.filter(
         Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=now - _enqueue_ttl())
@@ -80,18 +78,39 @@ def recompute_enqueue(*, account_ids: Iterable[int] | None = None) -> int:
     if account_ids is not None:
         due = due.filter(account_id__in=list(account_ids))
     ids = list(due.values_list("account_id", flat=True))
-    if not ids or time.monotonic() < _broker_down_until:
+    if not ids or broker_resting():
         return 0
     RecomputeRequest.objects.filter(account_id__in=ids).update(enqueued_at=now)
+    return recompute_publish(ids)
+
+
+def recompute_publish(account_ids: list[int]) -> int:
+    """Publish a recompute for accounts whose marks were just stamped as enqueued; returns
+    how many went out. On a broker failure the rest are unstamped for the sweep."""
+    from scoring.tasks import account_recompute  # tasks import this module
+
     published = 0
     try:
-        for pk in ids:
+        for pk in account_ids:
             account_recompute.delay(pk)
             published += 1
     except BROKER_ERRORS as exc:
-        _broker_down(len(ids) - published, exc)
-        RecomputeRequest.objects.filter(account_id__in=ids[published:]).update(enqueued_at=None)
+        _broker_down(len(account_ids) - published, exc)
+        RecomputeRequest.objects.filter(account_id__in=account_ids[published:]).update(
+            enqueued_at=None
+        )
     return published
+
+
+def broker_resting() -> bool:
+    """True for a while after a failed publish: recomputes are left to the sweep."""
+    return time.monotonic() < _broker_down_until
+
+
+def recompute_claim_before(now: dt.datetime) -> dt.datetime | None:
+    """A mark written at ``now`` may claim its recompute message (and publish it after
+    commit) unless one went out after this moment; None while the broker rests."""
+    return None if broker_resting() else now - _enqueue_ttl()
 
 
 def _broker_down(left: int, exc: Exception) -> None:

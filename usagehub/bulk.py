@@ -49,7 +49,6 @@ def copy_insert(
         return
     table = model._meta.db_table
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    names = [f.name for f in fields]
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
@@ -58,22 +57,35 @@ def copy_insert(
         for obj, (pk,) in zip(objs, cursor.fetchall(), strict=True):
             obj.pk = pk
         columns = ", ".join(["id", *(f.column for f in fields)])
-        readers = [_reader(f) for f in fields]
+        values = _values_reader(fields)
         with (
             connection.wrap_database_errors,
             cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
         ):
             for obj in objs:
-                given = overrides(obj) if overrides else {}
-                copy.write_row(
-                    [
-                        obj.pk,
-                        *(
-                            given[name] if name in given else read(obj)
-                            for name, read in zip(names, readers, strict=True)
-                        ),
-                    ]
-                )
+                copy.write_row([obj.pk, *values(obj, overrides(obj) if overrides else {})])
+
+
+def column_values(obj: models.Model, given: dict[str, Any]) -> tuple[list[str], list[Any]]:
+    """``obj``'s columns but its id, and their values as COPY or a server-side bound
+    statement takes them; ``given`` supplies some by field name (serialised JSON)."""
+    fields = [f for f in obj._meta.concrete_fields if not f.primary_key]
+    return [f.column for f in fields], _values_reader(fields)(obj, given)
+
+
+def _values_reader(
+    fields: Sequence[models.Field],
+) -> Callable[[models.Model, dict[str, Any]], list[Any]]:
+    names = [f.name for f in fields]
+    readers = [_reader(f) for f in fields]
+
+    def values(obj: models.Model, given: dict[str, Any]) -> list[Any]:
+        return [
+            given[name] if name in given else read(obj)
+            for name, read in zip(names, readers, strict=True)
+        ]
+
+    return values
 
 
 def copy_rows(

@@ -1,5 +1,6 @@
 """POST /api/v1/pings and /api/v1/pings/batch: status codes, idempotency, auth, limits."""
 
+import datetime as dt
 import gzip
 import json
 from pathlib import Path
@@ -9,7 +10,7 @@ import pytest
 from accounts.api_keys import api_key_create
 from scoring.models import AccountUsage, RecomputeRequest, UsagePing
 from tests.factories import InstanceFactory, SubscriptionFactory
-from tests.scoring.payloads import encoded, payload
+from tests.scoring.payloads import RECORDED_AT, encoded, payload
 
 pytestmark = pytest.mark.django_db
 
@@ -50,6 +51,39 @@ def test_different_content_under_the_same_identity_is_a_409(api, service_key, in
     assert body["id"] == first["id"]
     assert body["errors"][0]["field"] == "recorded_at"
     assert UsagePing.objects.get().billable_users == 60
+
+
+def test_a_saas_namespace_ping_is_matched_to_its_instance(api, service_key, account):
+    namespace = InstanceFactory(account=account, uuid=None, namespace_id="9970")
+    body = payload(uuid=None, namespace_id=9970)
+    assert api.post_raw(URL, encoded(body), key=service_key).status_code == 202
+    assert UsagePing.objects.get().instance == namespace
+    assert RecomputeRequest.objects.filter(account=account).exists()
+
+
+def test_pings_for_one_account_claim_its_recompute_message_once(
+    on_postgres, api, service_key, instance, account, settings
+):
+    """The mark of the first ping is stamped as enqueued; the next ones within the
+    requeue window only move ``requested_at`` (one message for many pings)."""
+    settings.RECOMPUTE_REQUEUE_SECONDS = 3600
+    weeks = [
+        payload(recorded_at=(RECORDED_AT - dt.timedelta(weeks=n)).isoformat()) for n in (0, 1, 2)
+    ]
+
+    def post(body: dict) -> RecomputeRequest:
+        assert api.post_raw(URL, encoded(body), key=service_key).status_code == 202
+        return RecomputeRequest.objects.get(account=account)
+
+    first = post(weeks[0])
+    assert first.enqueued_at is not None
+    second = post(weeks[1])
+    assert (second.enqueued_at, second.requested_at > first.requested_at) == (
+        first.enqueued_at,
+        True,
+    )
+    settings.RECOMPUTE_REQUEUE_SECONDS = 0  # a message older than the window is sent again
+    assert post(weeks[2]).enqueued_at > first.enqueued_at
 
 
 @pytest.mark.django_db(transaction=True)

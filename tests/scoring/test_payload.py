@@ -164,3 +164,19 @@ def test_extraction_marks_minus_one_as_failed_never_zero():
     )
     assert values == {"counts_monthly.deployments": 120}
     assert failed == ["usage_activity_by_stage_monthly.secure.sast_scans"]
+
+
+@pytest.mark.parametrize(
+    ("literal", "value"),
+    [
+        (b"123456789012345678901234567890", 123456789012345678901234567890),  # exact, not 1.2e29
+        (b"1e20", 1e20),  # a large float is a float
+        (b"18446744073709551615", 2**64 - 1),
+    ],
+)
+def test_large_numbers_are_read_exactly(literal, value):
+    raw = encoded(payload())[:-1] + b', "big": ' + literal + b"}"
+    ping = validate_ping(raw, now=NOW)
+    assert ping.payload["big"] == value
+    assert type(ping.payload["big"]) is type(value)
+    assert f'"big":{value}' in ping.text
