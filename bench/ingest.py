@@ -5,7 +5,6 @@ uses a scratch database ``usagehub_bench`` and a private Redis, and prints one t
 """
 
 import datetime as dt
-import http.client
 import os
 import subprocess
 import sys
@@ -20,17 +19,19 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import (
     BENCH_URL,
+    KeepAliveClient,
     bench_env,
     dumps,
     fresh_database,
     percentile,
+    post_request,
     production_env,
     recorded,
 )
 
 INSTANCES = int(os.environ.get("BENCH_INSTANCES", "1000"))
 WEEKS = int(os.environ.get("BENCH_WEEKS", "4"))
-HTTP_CLIENTS = 8
+HTTP_CLIENTS = int(os.environ.get("BENCH_HTTP_CLIENTS", "8"))
 WARM_UP = 4 * HTTP_CLIENTS  # requests before the clock starts
 
 
@@ -54,10 +55,13 @@ def generate(path: Path, weeks: range) -> list[bytes]:
     return lines
 
 
-def copy_baseline(lines: list[bytes]) -> float:
+def copy_baseline(lines: list[bytes], compression: str = "") -> float:
+    """Seconds to COPY the payloads as JSONB into a scratch table (PostgreSQL's default
+    compression unless ``compression`` is given)."""
+    column = f"payload jsonb COMPRESSION {compression}" if compression else "payload jsonb"
     with psycopg.connect(BENCH_URL) as conn:
         conn.execute("DROP TABLE IF EXISTS bench_copy")
-        conn.execute("CREATE TABLE bench_copy (id bigserial primary key, payload jsonb)")
+        conn.execute(f"CREATE TABLE bench_copy (id bigserial primary key, {column})")
         conn.commit()
         started = time.perf_counter()
         with conn.cursor() as cur, cur.copy("COPY bench_copy (payload) FROM STDIN") as copy:
@@ -124,25 +128,21 @@ def http_post(lines: list[bytes], key: str, broker: str) -> tuple[float, list[fl
     )
     latencies: list[float] = []
 
+    headers = {"Authorization": f"Api-Key {key}", "Content-Type": "application/json"}
+    requests = [post_request("/api/v1/pings", body, headers) for body in lines]
+
     def post_all(chunk: list[bytes]) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        for body in chunk:
+        client = KeepAliveClient(port)
+        for request in chunk:
             started = time.perf_counter()
-            conn.request(
-                "POST",
-                "/api/v1/pings",
-                body=body,
-                headers={"Authorization": f"Api-Key {key}", "Content-Type": "application/json"},
-            )
-            response = conn.getresponse()
-            response.read()
-            assert response.status == 202, response.status
+            status = client.exchange(request)
+            assert status == 202, status
             latencies.append(time.perf_counter() - started)
-        conn.close()
+        client.close()
 
     with running(command, server_env, port=port):
         # gunicorn listens before its workers have imported the app: warm both up first.
-        warm_up, timed = lines[:WARM_UP], lines[WARM_UP:]
+        warm_up, timed = requests[:WARM_UP], requests[WARM_UP:]
         with ThreadPoolExecutor(HTTP_CLIENTS) as pool:
             list(pool.map(post_all, [warm_up[i::HTTP_CLIENTS] for i in range(HTTP_CLIENTS)]))
         latencies.clear()
@@ -177,6 +177,7 @@ def main() -> None:
         http_lines = generate(Path(tmp) / "http.ndjson", range(WEEKS, 2 * WEEKS))
         size = sum(map(len, cli_lines)) / len(cli_lines)
         copy_seconds = copy_baseline(cli_lines)
+        lz4_seconds = copy_baseline(cli_lines, "lz4")
         cli_seconds, cli_rss = cli(Path(tmp) / "cli.ndjson", redis.url)
         http_rate, latencies = http_post(http_lines, key, redis.url)
         per_ping = validation_ms(cli_lines[:500])
@@ -188,6 +189,7 @@ def main() -> None:
     )
     print(f"{'path':<34}{'pings/s':>10}{'ratio':>8}{'p50 ms':>9}{'p99 ms':>9}{'peak RSS':>11}")
     print(f"{'(a) COPY as JSONB (baseline)':<34}{copy_rate:>10.0f}{1:>8.2f}")
+    print(f"{'(a2) COPY, lz4 like UsagePing':<34}{n / lz4_seconds:>10.0f}{copy_seconds / lz4_seconds:>8.2f}")
     print(
         f"{'(b) ingest_pings NDJSON':<34}{n / cli_seconds:>10.0f}"
         f"{n / cli_seconds / copy_rate:>8.2f}{'':>18}{cli_rss / 1024:>9.0f} MB"

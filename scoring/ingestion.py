@@ -7,6 +7,7 @@ the sweep enqueues them later, so no recompute is lost.
 """
 
 import datetime as dt
+import functools
 import logging
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -226,18 +227,26 @@ def _store_lone(
 
 
 def _lone_context(ping: ValidPing) -> tuple[int | None, int | None, list[str]]:
-    identity, value = (
-        ("uuid", ping.instance_uuid) if ping.instance_uuid else ("namespace_id", ping.namespace_id)
-    )
-    statement = sql.SQL(_LONE_CONTEXT).format(
-        definitions=sql.Identifier(MetricDefinition._meta.db_table),
-        instances=sql.Identifier(Instance._meta.db_table),
-        identity=sql.Identifier(identity),
-    )
+    by_uuid = ping.instance_uuid is not None
     with connection.cursor() as cursor:
-        cursor.execute(statement, [value])
+        cursor.execute(
+            _lone_context_sql(by_uuid), [ping.instance_uuid if by_uuid else ping.namespace_id]
+        )
         instance_id, account_id, tracked = cursor.fetchone()
     return instance_id, account_id, tracked
+
+
+@functools.cache
+def _lone_context_sql(by_uuid: bool) -> str:
+    return (
+        sql.SQL(_LONE_CONTEXT)
+        .format(
+            definitions=sql.Identifier(MetricDefinition._meta.db_table),
+            instances=sql.Identifier(Instance._meta.db_table),
+            identity=sql.Identifier("uuid" if by_uuid else "namespace_id"),
+        )
+        .as_string()
+    )
 
 
 def _not_found() -> DomainError:

@@ -6,6 +6,7 @@ API's usual case) with one statement that also marks its account for recompute.
 """
 
 import datetime as dt
+import functools
 
 import psycopg
 from django.db import connection
@@ -46,6 +47,22 @@ SELECT ping.id, coalesce((SELECT claimed FROM mark), false) FROM ping
 """
 
 
+@functools.cache
+def _insert_and_mark(columns: tuple[str, ...]) -> bytes:
+    """The statement for these columns, composed once per process."""
+    return (
+        sql.SQL(_INSERT_AND_MARK)
+        .format(
+            pings=sql.Identifier(UsagePing._meta.db_table),
+            marks=sql.Identifier(RecomputeRequest._meta.db_table),
+            columns=sql.SQL(", ").join(map(sql.Identifier, columns)),
+            values=sql.SQL(", ").join(sql.Placeholder(f"v{i}") for i in range(len(columns))),
+        )
+        .as_string()
+        .encode()
+    )
+
+
 def ping_insert_marking(
     ping: UsagePing,
     text: str,
@@ -60,12 +77,6 @@ def ping_insert_marking(
     this call claimed the account's recompute message, to publish after commit.
     """
     columns, values = column_values(ping, {"payload": text})
-    statement = sql.SQL(_INSERT_AND_MARK).format(
-        pings=sql.Identifier(UsagePing._meta.db_table),
-        marks=sql.Identifier(RecomputeRequest._meta.db_table),
-        columns=sql.SQL(", ").join(map(sql.Identifier, columns)),
-        values=sql.SQL(", ").join(sql.Placeholder(f"v{i}") for i in range(len(values))),
-    )
     params = {f"v{i}": value for i, value in enumerate(values)}
     params.update(
         account=account_id,
@@ -73,6 +84,7 @@ def ping_insert_marking(
         claim=None if claim_before is None else now,
         claim_before=claim_before,
     )
+    statement = _insert_and_mark(tuple(columns))
     connection.ensure_connection()
     # Server-side binding: the payload travels as a parameter, not quoted into the SQL.
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:

@@ -57,8 +57,15 @@ class UsagePing(models.Model):
         BATCH = "batch", "API batch"
         CLI = "cli", "Command line"
 
+    # No index of its own: ``ping_instance_latest`` (instance, -recorded_at) serves the
+    # joins and the SET NULL, and one index less is cheaper on every insert.
     instance = models.ForeignKey(
-        Instance, null=True, blank=True, on_delete=models.SET_NULL, related_name="pings"
+        Instance,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="pings",
+        db_index=False,
     )
     # NULL, not "", for "no such identity": the partial unique constraints below need it.
     instance_uuid = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
