@@ -182,23 +182,29 @@ def main() -> None:
         http_rate, latencies = http_post(http_lines, key, redis.url)
         per_ping = validation_ms(cli_lines[:500])
     n = len(cli_lines)
-    copy_rate = n / copy_seconds
+    rates = {
+        "(a) COPY as JSONB (the baseline)": n / copy_seconds,
+        "(a2) COPY as JSONB, lz4 like pings": n / lz4_seconds,
+        "(b) ingest_pings NDJSON": n / cli_seconds,
+        "(c) POST /api/v1/pings, gunicorn x2": http_rate,
+    }
+    base, lz4 = (
+        rates["(a) COPY as JSONB (the baseline)"],
+        rates["(a2) COPY as JSONB, lz4 like pings"],
+    )
     print(
         f"ingestion benchmark: {n} pings of ~{size / 1024:.0f} KiB "
         f"({INSTANCES} instances x {WEEKS} weeks), PostgreSQL, private Redis"
     )
-    print(f"{'path':<34}{'pings/s':>10}{'ratio':>8}{'p50 ms':>9}{'p99 ms':>9}{'peak RSS':>11}")
-    print(f"{'(a) COPY as JSONB (baseline)':<34}{copy_rate:>10.0f}{1:>8.2f}")
-    print(f"{'(a2) COPY, lz4 like UsagePing':<34}{n / lz4_seconds:>10.0f}{copy_seconds / lz4_seconds:>8.2f}")
-    print(
-        f"{'(b) ingest_pings NDJSON':<34}{n / cli_seconds:>10.0f}"
-        f"{n / cli_seconds / copy_rate:>8.2f}{'':>18}{cli_rss / 1024:>9.0f} MB"
-    )
-    print(
-        f"{'(c) POST /api/v1/pings, gunicorn x2':<34}{http_rate:>10.0f}"
-        f"{http_rate / copy_rate:>8.2f}"
-        f"{percentile(latencies, 0.5) * 1000:>9.1f}{percentile(latencies, 0.99) * 1000:>9.1f}"
-    )
+    print(f"{'path':<37}{'pings/s':>8}{'vs (a)':>8}{'vs (a2)':>8}{'p50 ms':>8}{'p99 ms':>8}")
+    for name, rate in rates.items():
+        line = f"{name:<37}{rate:>8.0f}{rate / base:>8.2f}{rate / lz4:>8.2f}"
+        if name.startswith("(b)"):
+            line += f"{'':>16}  peak RSS {cli_rss / 1024:.0f} MB"
+        if name.startswith("(c)"):
+            p50, p99 = (percentile(latencies, share) * 1000 for share in (0.5, 0.99))
+            line += f"{p50:>8.1f}{p99:>8.1f}"
+        print(line)
     print(f"validation: {per_ping:.2f} ms per payload")
 
 

@@ -221,7 +221,7 @@ def _store_lone(
     if ping_id is None:  # the identity is stored: a duplicate or a conflict
         stored = _stored([ping]).get(ping.identity)
         return None if stored is None else _repeat(line, ping, *stored)
-    if claimed:
+    if claimed and account_id is not None:
         transaction.on_commit(lambda: recompute_publish([account_id]), robust=True)
     return IngestResult(line, "accepted", ping_id)
 
