@@ -54,7 +54,9 @@ def checklists_apply(
     _track([item.metric_key_path for item in items])
     links = {
         (a.account_id, a.use_case_id): a
-        for a in AccountUseCase.objects.filter(account__in=accounts)
+        for a in AccountUseCase.objects.filter(account__in=accounts).only(
+            "account_id", "use_case_id", "status", "computed_status", "override_status"
+        )
     }
     missing = [  # ids, not instances: a related-object assignment costs more than the row
         AccountUseCase(account_id=account.pk, use_case_id=uc.pk)

@@ -12,6 +12,8 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -565,15 +567,20 @@ def _merged_history(
     latest known values."""
     if len(series) == 1:
         return series[0]
-    dates = sorted({d for s in series for d, _, _ in s})
+    # One pass over every row in date order (a stable sort keeps each instance's own
+    # order), remembering each instance's latest row.
+    rows = sorted(
+        ((row[0], index, row) for index, rows in enumerate(series) for row in rows),
+        key=itemgetter(0),
+    )
+    latest: list[tuple[dt.date, float | None, float | None] | None] = [None] * len(series)
     merged: list[tuple[dt.date, float | None, float | None]] = []
-    for day in dates:
-        billable = licensed = 0.0
-        for s in series:
-            known = [row for row in s if row[0] <= day]
-            if known:
-                billable += known[-1][1] or 0
-                licensed += known[-1][2] or 0
+    for day, group in groupby(rows, key=itemgetter(0)):
+        for _, index, row in group:
+            latest[index] = row
+        known = [row for row in latest if row is not None]
+        billable = 0.0 + sum(row[1] or 0 for row in known)
+        licensed = 0.0 + sum(row[2] or 0 for row in known)
         merged.append((day, billable, licensed or None))
     return merged
 

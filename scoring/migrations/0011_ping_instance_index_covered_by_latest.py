@@ -12,7 +12,7 @@ INDEX = "scoring_usageping_instance_id_2bb906d7"
 class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0004_use_case_override"),
-        ("scoring", "0010_ping_payload_lz4"),
+        ("scoring", "0010_lz4_for_large_json"),
     ]
 
     operations = [
