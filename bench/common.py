@@ -16,6 +16,7 @@ from pathlib import Path
 import psycopg
 
 CONTENT_LENGTH = re.compile(rb"(?im)^content-length: *(\d+)")
+CONNECTION_CLOSE = re.compile(rb"(?im)^connection: *close")
 
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN_URL = os.environ.get("BENCH_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
@@ -108,7 +109,8 @@ class KeepAliveClient:
 
     def exchange(self, request: bytes) -> int:
         """Send ``request``, return the response's status. A connection the server
-        closed between requests (a worker recycled by ``max_requests``) is reopened."""
+        closes (``Connection: close``, or a worker recycled by ``max_requests`` between
+        requests) is reopened."""
         try:
             return self._exchange(request)
         except ConnectionError:
@@ -125,6 +127,8 @@ class KeepAliveClient:
         while len(rest) < size:
             rest += self._recv()
         self.pending = rest[size:]
+        if CONNECTION_CLOSE.search(head):  # a sync gunicorn worker closes after each response
+            self._connect()
         return int(head[9:12])
 
     def _recv(self) -> bytes:

@@ -11,12 +11,9 @@ bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')
 # because each worker holds a database connection (PostgreSQL allows 100 by default) and
 # a container on a big host would otherwise count the host's cores.
 workers = int(os.environ.get("WEB_CONCURRENCY", min(2 * len(os.sched_getaffinity(0)) + 1, 9)))
-# Threads overlap one request's Python with another's wait on PostgreSQL, and keep
-# connections alive between an integration's calls (the sync worker closes each one):
-# 2 workers ingest about 10% more pings per second (docs/benchmarks.md). Each thread
-# holds its own database connection: workers x threads stays well under 100.
-worker_class = "gthread"
-threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+# Sync workers, not gthread: gthread measured only ~2% more pings/s (docs/benchmarks.md),
+# but its heartbeat runs whatever its threads do, so `timeout` no longer kills a stuck
+# request, and every thread holds its own database connection.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))  # a 10,000-account CSV takes ~1 s
 graceful_timeout = 20
 keepalive = 5

@@ -192,7 +192,7 @@ def _store_chunk_once(
 # The instance a lone ping names, and the tracked metrics, in one round trip.
 _LONE_CONTEXT = """
 SELECT instance.id, instance.account_id,
-       ARRAY(SELECT key_path FROM {definitions} WHERE is_tracked)
+       ARRAY(SELECT key_path FROM {definitions} WHERE is_tracked ORDER BY key_path)
 FROM (SELECT 1) AS one LEFT JOIN {instances} AS instance ON instance.{identity} = %s
 """
 
@@ -204,7 +204,7 @@ def _store_lone(
     usual case, where the chunk path's dozen statements cost more than the ping itself.
 
     The result is the chunk path's. None leaves the ping to that path: an unknown
-    instance that a subscription's license id may create.
+    instance that a subscription's license id may create, or a lost race.
     """
     instance_id, account_id, tracked = _lone_context(ping)
     if instance_id is None and actor is None and ping.fields["license_id"]:
@@ -215,9 +215,12 @@ def _store_lone(
         return IngestResult(line, "rejected", error=_not_found())
     row = _row(ping, instance_id, source, tracked)
     now = timezone.now()
-    ping_id, claimed = ping_insert_marking(
-        row, ping.text, account_id=account_id, now=now, claim_before=recompute_claim_before(now)
-    )
+    try:
+        ping_id, claimed = ping_insert_marking(
+            row, ping.text, account_id=account_id, now=now, claim_before=recompute_claim_before(now)
+        )
+    except IntegrityError:  # its instance was deleted meanwhile: the chunk path retries
+        return None
     if ping_id is None:  # the identity is stored: a duplicate or a conflict
         stored = _stored([ping]).get(ping.identity)
         return None if stored is None else _repeat(line, ping, *stored)

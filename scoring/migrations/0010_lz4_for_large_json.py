@@ -23,6 +23,8 @@ def _has_lz4(schema_editor) -> bool:
 def _compress_with(method: str):
     def apply(apps, schema_editor) -> None:
         if _has_lz4(schema_editor):
+            # Metadata only, but the lock must not queue behind a long import.
+            schema_editor.execute("SET LOCAL lock_timeout = '10s'")
             for table, column in COLUMNS:
                 schema_editor.execute(
                     f"ALTER TABLE {table} ALTER COLUMN {column} SET COMPRESSION {method}"
@@ -35,5 +37,5 @@ class Migration(migrations.Migration):
     dependencies = [("scoring", "0009_webhook_urls_http_only")]
 
     operations = [
-        migrations.RunPython(_compress_with("lz4"), _compress_with("pglz"), elidable=False)
+        migrations.RunPython(_compress_with("lz4"), _compress_with("DEFAULT"), elidable=False)
     ]

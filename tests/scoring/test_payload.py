@@ -171,7 +171,8 @@ def test_extraction_marks_minus_one_as_failed_never_zero():
     [
         (b"123456789012345678901234567890", 123456789012345678901234567890),  # exact, not 1.2e29
         (b"1e20", 1e20),  # a large float is a float
-        (b"18446744073709551615", 2**64 - 1),
+        (b"18446744073709551615", 2**64 - 1),  # orjson's largest exact integer
+        (b"18446744073709551616", 2**64),  # the first one orjson reads as a float
     ],
 )
 def test_large_numbers_are_read_exactly(literal, value):
@@ -180,3 +181,8 @@ def test_large_numbers_are_read_exactly(literal, value):
     assert ping.payload["big"] == value
     assert type(ping.payload["big"]) is type(value)
     assert f'"big":{value}' in ping.text
+
+
+def test_a_large_negative_integer_is_a_negative_count_named_by_its_path():
+    raw = encoded(payload())[:-1] + b', "big": -123456789012345678901234567890}'
+    assert _error(raw).field == "big"
