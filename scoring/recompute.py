@@ -78,7 +78,7 @@ def recompute_enqueue(*, account_ids: Iterable[int] | None = None) -> int:
     if account_ids is not None:
         due = due.filter(account_id__in=list(account_ids))
     ids = list(due.values_list("account_id", flat=True))
-    if not ids or broker_resting():
+    if not ids or _broker_resting():
         return 0
     RecomputeRequest.objects.filter(account_id__in=ids).update(enqueued_at=now)
     return recompute_publish(ids)
@@ -102,7 +102,7 @@ def recompute_publish(account_ids: list[int]) -> int:
     return published
 
 
-def broker_resting() -> bool:
+def _broker_resting() -> bool:
     """True for a while after a failed publish: recomputes are left to the sweep."""
     return time.monotonic() < _broker_down_until
 
@@ -110,7 +110,7 @@ def broker_resting() -> bool:
 def recompute_claim_before(now: dt.datetime) -> dt.datetime | None:
     """A mark written at ``now`` may claim its recompute message (and publish it after
     commit) unless one went out after this moment; None while the broker rests."""
-    return None if broker_resting() else now - _enqueue_ttl()
+    return None if _broker_resting() else now - _enqueue_ttl()
 
 
 def _broker_down(left: int, exc: Exception) -> None:

@@ -3,6 +3,7 @@
 import datetime as dt
 import gzip
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -84,6 +85,20 @@ def test_pings_for_one_account_claim_its_recompute_message_once(
     )
     settings.RECOMPUTE_REQUEUE_SECONDS = 0  # a message older than the window is sent again
     assert post(weeks[2]).enqueued_at > first.enqueued_at
+
+
+def test_while_the_broker_rests_a_ping_leaves_its_mark_to_the_sweep(
+    on_postgres, api, service_key, instance, account, monkeypatch
+):
+    """After a failed publish nothing claims a message: the mark stays unenqueued, so
+    the sweep (which also waits out the rest) sends it later."""
+    from scoring import recompute
+
+    monkeypatch.setattr(recompute, "_broker_down_until", time.monotonic() + 60)
+    assert api.post_raw(URL, encoded(payload()), key=service_key).status_code == 202
+    assert RecomputeRequest.objects.get(account=account).enqueued_at is None
+    monkeypatch.setattr(recompute, "_broker_down_until", 0.0)
+    assert recompute.recompute_enqueue() == 1  # the sweep sends it once the broker is back
 
 
 @pytest.mark.django_db(transaction=True)
