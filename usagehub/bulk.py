@@ -188,7 +188,7 @@ def copy_upsert(
         insert += sql.SQL(" WHERE {table}.{c} <= EXCLUDED.{c}").format(
             table=table, c=column[keep_newer]
         )
-    readers = [_reader(f) for f in fields]
+    values = _values_reader(fields)
     with (
         transaction.atomic(),  # the scratch table is dropped at commit, whatever the caller
         connection.cursor() as wrapper,
@@ -205,7 +205,7 @@ def copy_upsert(
         copy_into = sql.SQL("COPY {scratch} ({columns}) FROM STDIN")
         with cursor.copy(copy_into.format(scratch=scratch, columns=columns)) as copy:
             for obj in objs:
-                copy.write_row([read(obj) for read in readers])
+                copy.write_row(values(obj, {}))
         cursor.execute(insert)
 
 
