@@ -55,6 +55,9 @@ class Progress:
 
 class Command(BaseCommand):
     help = "Ingest Service Ping payloads from .json, .ndjson and .gz files or folders."
+    # A data command run from cron on every delivery: the system checks import the whole
+    # URLconf and admin (a quarter of a second each run) and are the deploy's job.
+    requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("paths", nargs="+", metavar="PATH")
