@@ -3,6 +3,7 @@
 import operator
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.utils import timezone
@@ -39,11 +40,38 @@ def holds(value: float | None, comparison: str, target: float) -> bool:
     return value is not None and bool(COMPARE[comparison](value, target))
 
 
+@dataclass
+class ChecklistState:
+    """A batch of accounts' use-case links and metric ticks, read with their inputs (on
+    the read-ahead thread) so that applying a score only writes."""
+
+    links: dict[tuple[int, int], AccountUseCase]  # (account, use case) → link
+    ticks: dict[tuple[int, int], tuple[int, bool]]  # (link, item) → (progress row, done)
+
+
+def checklist_state(account_ids: Sequence[int]) -> ChecklistState:
+    links = {
+        (a.account_id, a.use_case_id): a
+        for a in AccountUseCase.objects.filter(account_id__in=account_ids).only(
+            "account_id", "use_case_id", "status", "computed_status", "override_status"
+        )
+    }
+    ticks = {  # by link ids, not a join on accounts: PostgreSQL would scan every tick
+        (link, item): (pk, done)
+        for pk, link, item, done in ChecklistProgress.objects.filter(
+            account_use_case__in=[link.pk for link in links.values()],
+            item__kind=ChecklistItem.Kind.METRIC,
+        ).values_list("pk", "account_use_case_id", "item_id", "done")
+    }
+    return ChecklistState(links, ticks)
+
+
 def checklists_apply(
     *,
     accounts: Sequence[Account],
     results: dict[int, engine.Result],
     inputs: dict[int, engine.Inputs],
+    state: ChecklistState,
 ) -> None:
     """Tick or untick metric items, and let each use case's status follow its colour
     unless a CSM overrode it (the override and its reason stay visible)."""
@@ -52,12 +80,7 @@ def checklists_apply(
         ChecklistItem.objects.filter(kind=ChecklistItem.Kind.METRIC, use_case__is_active=True)
     )
     _track([item.metric_key_path for item in items])
-    links = {
-        (a.account_id, a.use_case_id): a
-        for a in AccountUseCase.objects.filter(account__in=accounts).only(
-            "account_id", "use_case_id", "status", "computed_status", "override_status"
-        )
-    }
+    links = state.links
     missing = [  # ids, not instances: a related-object assignment costs more than the row
         AccountUseCase(account_id=account.pk, use_case_id=uc.pk)
         for account in accounts
@@ -77,7 +100,7 @@ def checklists_apply(
         AccountUseCase.objects.filter(pk__in=pks).update(
             computed_status=computed, status=status, updated_at=now
         )
-    _ticks(accounts, items, inputs, links)
+    _ticks(accounts, items, inputs, links, state.ticks)
 
 
 def _statuses(
@@ -113,13 +136,8 @@ def _ticks(
     items: list[ChecklistItem],
     inputs: dict[int, engine.Inputs],
     links: dict[Any, AccountUseCase],
+    progress: dict[tuple[int, int], tuple[int, bool]],
 ) -> None:
-    progress = {
-        (link, item): (pk, done)
-        for pk, link, item, done in ChecklistProgress.objects.filter(
-            account_use_case__in=[link.pk for link in links.values()], item__in=items
-        ).values_list("pk", "account_use_case_id", "item_id", "done")
-    }
     now = timezone.now()
     new: list[tuple[int, int, bool, Any]] = []
     flipped = defaultdict(list)

@@ -3,9 +3,10 @@ alerts and a constant number of queries per batch."""
 
 import datetime as dt
 import json
+import threading
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -17,6 +18,7 @@ from accounts.models import (
     Subscription,
     UseCase,
 )
+from scoring import health
 from scoring.health import accounts_preview, accounts_recompute
 from scoring.ingestion import pings_ingest
 from scoring.models import Alert, Band, Scorecard, ScoreSnapshot
@@ -261,3 +263,57 @@ def test_the_highest_plan_decides_the_tier():
     ledger = ScoreSnapshot.objects.get(account=customer).ledger
     devsecops = next(line for line in ledger if line["key"] == "devsecops")
     assert devsecops["freshness"] != "not_applicable"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_book_read_ahead_on_a_second_connection_scores_as_batches_one_by_one(
+    on_postgres, monkeypatch
+):
+    """Outside a transaction, the next batch is read on a helper thread (its own
+    connection) while this one is written: same snapshots, ticks and statuses as reading
+    each batch in turn, and the helper's connection is closed when the run ends."""
+    monkeypatch.setattr(health, "BATCH_SIZE", 2)
+    customers = [_customer(ci_users=10 * n, billable=100) for n in range(1, 6)]
+    ids = [c.pk for c in customers]
+    readers: list[str] = []
+    read = health._read
+
+    def spied(*args, **kwargs):
+        readers.append(threading.current_thread().name)
+        return read(*args, **kwargs)
+
+    def scored() -> dict:
+        return {
+            "snapshots": sorted(
+                ScoreSnapshot.objects.values_list("account", "overall_score", "colours", "ledger")
+            ),
+            "statuses": sorted(AccountUseCase.objects.values_list("account", "use_case", "status")),
+            "ticks": sorted(
+                ChecklistProgress.objects.values_list("account_use_case__account", "item", "done")
+            ),
+        }
+
+    def reset() -> None:
+        ScoreSnapshot.objects.all().delete()
+        AccountUseCase.objects.all().delete()  # and their ticks
+
+    def backends() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            )
+            return cursor.fetchone()[0]
+
+    reset()
+    with transaction.atomic():  # inside a transaction: one by one, on this connection
+        assert accounts_recompute(account_ids=ids) == 5
+    one_by_one = scored()
+    reset()
+    monkeypatch.setattr(health, "_read", spied)
+    before = backends()
+    assert accounts_recompute(account_ids=ids) == 5
+    assert readers and all(name.startswith("recompute-read") for name in readers)
+    assert len(readers) == 3  # five accounts in batches of two
+    assert scored() == one_by_one
+    assert one_by_one["ticks"]  # the comparison covers ticked items, not only empties
+    assert backends() == before
