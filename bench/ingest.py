@@ -131,6 +131,9 @@ def http_post(lines: list[bytes], key: str, broker: str) -> tuple[float, list[fl
         WEB_CONCURRENCY="2",
         GUNICORN_ACCESS_LOG="false",
         GUNICORN_LOG_LEVEL="warning",
+        # As in production, where the worker scored an account's previous ping long ago:
+        # every ping claims and publishes its account's recompute (nothing is coalesced).
+        RECOMPUTE_REQUEUE_SECONDS="0",
     )
     latencies: list[float] = []
 

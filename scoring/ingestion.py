@@ -23,9 +23,10 @@ from accounts.access import accounts_editable_by
 from accounts.models import Instance, Subscription, User
 from scoring.models import MetricDefinition, UsagePing
 from scoring.ndjson import Line
+from scoring.outbox import recompute_publish_soon
 from scoring.payload import DEFAULT_LIMITS, Limits, ValidPing, extract_metrics, validate_ping
 from scoring.ping_writer import ping_insert_marking, pings_insert
-from scoring.recompute import recompute_claim_before, recompute_mark, recompute_publish
+from scoring.recompute import recompute_claim_before, recompute_mark
 from usagehub.errors import DomainError
 
 logger = logging.getLogger(__name__)
@@ -225,7 +226,7 @@ def _store_lone(
         stored = _stored([ping]).get(ping.identity)
         return None if stored is None else _repeat(line, ping, *stored)
     if claimed and account_id is not None:
-        transaction.on_commit(lambda: recompute_publish([account_id]), robust=True)
+        transaction.on_commit(lambda: recompute_publish_soon([account_id]), robust=True)
     return IngestResult(line, "accepted", ping_id)
 
 

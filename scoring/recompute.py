@@ -29,6 +29,7 @@ def _enqueue_ttl() -> dt.timedelta:
     return dt.timedelta(seconds=settings.RECOMPUTE_REQUEUE_SECONDS)
 
 
+PUBLISH_BATCH = 200
 BROKER_ERRORS = (OperationalError, KombuError, RedisError, OSError)
 # After a failed publish, leave recomputes to the sweep for a while instead of making
 # every request wait on the broker's timeout again.
@@ -85,15 +86,17 @@ def recompute_enqueue(*, account_ids: Iterable[int] | None = None) -> int:
 
 
 def recompute_publish(account_ids: list[int]) -> int:
-    """Publish a recompute for accounts whose marks were just stamped as enqueued; returns
-    how many went out. On a broker failure the rest are unstamped for the sweep."""
-    from scoring.tasks import account_recompute  # tasks import this module
+    """Publish a recompute for accounts whose marks were just stamped as enqueued, up to
+    PUBLISH_BATCH accounts per message (a worker scores them as one batch); returns how
+    many went out. On a broker failure the rest are unstamped for the sweep."""
+    from scoring.tasks import accounts_recompute_batch  # tasks import this module
 
     published = 0
     try:
-        for pk in account_ids:
-            account_recompute.delay(pk)
-            published += 1
+        for start in range(0, len(account_ids), PUBLISH_BATCH):
+            batch = account_ids[start : start + PUBLISH_BATCH]
+            accounts_recompute_batch.delay(batch)
+            published += len(batch)
     except BROKER_ERRORS as exc:
         _broker_down(len(account_ids) - published, exc)
         RecomputeRequest.objects.filter(account_id__in=account_ids[published:]).update(

@@ -21,24 +21,27 @@ from scoring.webhooks import (
 WEBHOOK_MAX_RETRIES = 6
 
 
-@shared_task(
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    retry_backoff_max=60,
-    max_retries=5,
-)
-def account_recompute(account_id: int) -> None:
-    """Refresh one account's usage and score. Idempotent: a redelivery after a worker
-    death recomputes the same inputs into the same snapshot row."""
-    if Account.objects.filter(pk=account_id).exists():
-        accounts_recompute(account_ids=[account_id])
+RECOMPUTE_OPTIONS: dict[str, Any] = {
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "autoretry_for": (OperationalError,),
+    "retry_backoff": True,
+    "retry_backoff_max": 60,
+    "max_retries": 5,
+}
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True)
+@shared_task(**RECOMPUTE_OPTIONS)
 def accounts_recompute_batch(account_ids: list[int]) -> int:
+    """Refresh the accounts' usage and scores (deleted ones are skipped). Idempotent: a
+    redelivery after a worker death recomputes the same inputs into the same rows."""
     return accounts_recompute(account_ids=account_ids)
+
+
+@shared_task(**RECOMPUTE_OPTIONS)
+def account_recompute(account_id: int) -> None:
+    """One account: what earlier releases queued, still understood after an upgrade."""
+    accounts_recompute(account_ids=[account_id])
 
 
 @shared_task
