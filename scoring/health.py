@@ -62,8 +62,9 @@ def accounts_recompute(
     ids = sorted(set(account_ids))
     batches = [ids[start : start + BATCH_SIZE] for start in range(0, len(ids), BATCH_SIZE)]
     day = as_of or timezone.localdate()  # one day for every batch, read on any thread
+    rules = _rules_digest(card)
     changed = 0
-    for read in _read_ahead(batches, lambda batch: _read(batch, day, as_of, scorecard)):
+    for read in _read_ahead(batches, lambda batch: _read(batch, day, as_of, scorecard, rules)):
         with _collector_paused():
             changed += _recompute_batch(read, scorecard, card)
     return changed
@@ -158,10 +159,13 @@ class _Read:
     day: dt.date
     marks: dict[int, dt.datetime]
     loaded: _Loaded
-    checklists: ChecklistState | None  # today's runs only: a past day ticks nothing
+    stale: dict[int, str]  # accounts to score → the digest of what their results depend on
+    checklists: ChecklistState | None  # of the stale, on today's runs: a past day ticks nothing
 
 
-def _read(ids: list[int], day: dt.date, as_of: dt.date | None, scorecard: Scorecard) -> _Read:
+def _read(
+    ids: list[int], day: dt.date, as_of: dt.date | None, scorecard: Scorecard, rules: str
+) -> _Read:
     marks = (  # a past day's run clears no marks, so it need not read them
         {}
         if as_of is not None
@@ -178,22 +182,26 @@ def _read(ids: list[int], day: dt.date, as_of: dt.date | None, scorecard: Scorec
             account_id__in=ids, scorecard=scorecard, as_of=day
         ).only("pk", "account_id", "scorecard_id", "as_of", "inputs_hash")
     }
-    checklists = checklist_state(ids) if as_of is None else None
-    return _Read(day, marks, loaded, checklists)
+    stale = {}  # an account scored today from these very inputs and rules cannot change
+    for account in loaded.accounts:
+        digest = _inputs_hash(rules, loaded.inputs[account.pk], loaded, account.pk)
+        current = loaded.current.get(account.pk)
+        if current is None or current.inputs_hash != digest:
+            stale[account.pk] = digest
+    checklists = checklist_state(list(stale)) if as_of is None else None
+    return _Read(day, marks, loaded, stale, checklists)
 
 
 def _recompute_batch(read: _Read, scorecard: Scorecard, card: engine.CardSpec) -> int:
     day, marks, loaded = read.day, read.marks, read.loaded
     now = timezone.now()
-    rules = _rules_digest(card)
     changed: list[ScoreSnapshot] = []
     results: dict[int, engine.Result] = {}
     for account in loaded.accounts:
+        digest = read.stale.get(account.pk)
+        if digest is None:
+            continue
         inputs = loaded.inputs[account.pk]
-        digest = _inputs_hash(rules, inputs, loaded, account.pk)
-        existing = loaded.current.get(account.pk)
-        if existing is not None and existing.inputs_hash == digest:
-            continue  # scored today from these very inputs and rules: nothing can change
         result = engine.score(card, inputs)
         results[account.pk] = result
         changed.append(_snapshot(account, scorecard, day, now, inputs, result, loaded, digest))
