@@ -145,6 +145,19 @@ def baseline_read(ids: list[int]) -> float:
     return time.perf_counter() - started
 
 
+def recompute_book(ids: list[int]) -> int:
+    """What the nightly run's messages do, one after another in this process: mark every
+    account, then score them in messages of RECOMPUTE_ALL_BATCH accounts."""
+    from scoring.health import accounts_recompute
+    from scoring.recompute import RECOMPUTE_ALL_BATCH, recompute_mark_all
+
+    recompute_mark_all(account_ids=ids)
+    return sum(
+        accounts_recompute(account_ids=ids[start : start + RECOMPUTE_ALL_BATCH])
+        for start in range(0, len(ids), RECOMPUTE_ALL_BATCH)
+    )
+
+
 @contextmanager
 def counted_queries() -> Iterator[list[None]]:
     """Every query the recompute sends, on every connection: the read-ahead thread
@@ -162,9 +175,11 @@ def counted_queries() -> Iterator[list[None]]:
         connection.execute_wrappers.append(counting)
 
     connection_created.connect(wrap)
-    with connection.execute_wrapper(counting):
-        yield calls
-    connection_created.disconnect(wrap)
+    try:
+        with connection.execute_wrapper(counting):
+            yield calls
+    finally:
+        connection_created.disconnect(wrap)
 
 
 def main() -> None:
@@ -173,7 +188,6 @@ def main() -> None:
     django.setup()
 
     from accounts.models import Account
-    from scoring.health import accounts_recompute
 
     started = time.perf_counter()
     build_book()
@@ -183,18 +197,18 @@ def main() -> None:
     settled()
     with counted_queries() as queries:
         started = time.perf_counter()
-        changed = accounts_recompute(account_ids=ids)
+        changed = recompute_book(ids)
         full = time.perf_counter() - started
     settled()
     started = time.perf_counter()
-    unchanged = accounts_recompute(account_ids=ids)
+    unchanged = recompute_book(ids)
     again = time.perf_counter() - started
     from scoring.models import ScoreSnapshot
 
     ScoreSnapshot.objects.all().delete()  # every score to write again, on an established book
     settled()
     started = time.perf_counter()
-    accounts_recompute(account_ids=ids)
+    recompute_book(ids)
     steady = time.perf_counter() - started
     n = len(ids)
     print(

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import send_mail
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Account, Activity
@@ -250,7 +251,8 @@ def alerts_apply(
             for alert in opened
         ]
     )
-    _email_owners(opened)
+    if opened:  # mail only what committed
+        transaction.on_commit(lambda: _email_owners(opened), robust=True)
     return opened
 
 

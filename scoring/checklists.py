@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from accounts.models import (
@@ -43,7 +44,7 @@ def holds(value: float | None, comparison: str, target: float) -> bool:
 @dataclass
 class ChecklistState:
     """A batch of accounts' use-case links and metric ticks, read with their inputs (on
-    the read-ahead thread) so that applying a score only writes."""
+    the read-ahead thread when there is one) so that applying a score only writes."""
 
     links: dict[tuple[int, int], AccountUseCase]  # (account, use case) → link
     ticks: dict[tuple[int, int], tuple[int, bool]]  # (link, item) → (progress row, done)
@@ -94,11 +95,16 @@ def checklists_apply(
     # would otherwise update every row it had just made
     moved = defaultdict(list)
     for link in changed:
-        moved[(link.computed_status, link.status)].append(link.pk)
+        moved[link.computed_status].append(link.pk)
     now = timezone.now()
-    for (computed, status), pks in moved.items():  # one UPDATE per pair of statuses
+    for computed, pks in moved.items():  # one UPDATE per computed status
         AccountUseCase.objects.filter(pk__in=pks).update(
-            computed_status=computed, status=status, updated_at=now
+            computed_status=computed,
+            # the override as stored now: a CSM may have set one since the links were read
+            status=Case(
+                When(override_status="", then=Value(computed)), default=F("override_status")
+            ),
+            updated_at=now,
         )
     _ticks(accounts, items, inputs, links, state.ticks)
 

@@ -2,7 +2,8 @@
 pure engine, write usage, snapshots (the ledger), checklists, statuses and alerts.
 
 A batch of 1 (the Celery task after a ping) and a batch of 500 (publishing a scorecard,
-the nightly run, the benchmark) run the same code, so queries per account stay constant.
+the nightly run: messages of 2,000 accounts, four batches each) run the same code, so
+queries per account stay constant.
 """
 
 import datetime as dt
@@ -159,8 +160,9 @@ class _Read:
     day: dt.date
     marks: dict[int, dt.datetime]
     loaded: _Loaded
+    today: bool  # a past day's run (``as_of``) writes its snapshots only
     stale: dict[int, str]  # accounts to score → the digest of what their results depend on
-    checklists: ChecklistState | None  # of the stale, on today's runs: a past day ticks nothing
+    checklists: ChecklistState  # of the stale accounts, on today's runs
 
 
 def _read(
@@ -188,8 +190,8 @@ def _read(
         current = loaded.current.get(account.pk)
         if current is None or current.inputs_hash != digest:
             stale[account.pk] = digest
-    checklists = checklist_state(list(stale)) if as_of is None else None
-    return _Read(day, marks, loaded, stale, checklists)
+    today = as_of is None
+    return _Read(day, marks, loaded, today, stale, checklist_state(list(stale) if today else []))
 
 
 def _recompute_batch(read: _Read, scorecard: Scorecard, card: engine.CardSpec) -> int:
@@ -205,25 +207,28 @@ def _recompute_batch(read: _Read, scorecard: Scorecard, card: engine.CardSpec) -
         result = engine.score(card, inputs)
         results[account.pk] = result
         changed.append(_snapshot(account, scorecard, day, now, inputs, result, loaded, digest))
+    outermost = not connection.in_atomic_block
     with transaction.atomic():
-        _commit_without_waiting_for_disk()
         _save_snapshots(changed)
         weekly_health_save(changed, tiers=loaded.tiers, arr=loaded.arr, renewals=loaded.renewal)
-        if read.checklists is not None:  # today's run; a past day's is a snapshot only
+        if read.today:
             _save_usage(loaded, now)
-            _apply_current(loaded, read.checklists, results, changed, now)
+            notified = _apply_current(loaded, read.checklists, results, changed, now)
             _clear_marks(marks)  # only the marks seen before scoring started
+            if outermost and not notified and all(s.account_id in marks for s in changed):
+                _commit_without_waiting_for_disk()
     return len(changed)
 
 
 def _commit_without_waiting_for_disk() -> None:
-    """Let this transaction's commit return before its WAL is on disk (PostgreSQL).
+    """Let this transaction's commit return before its WAL is on disk (PostgreSQL; the
+    setting is read at COMMIT, and ``LOCAL`` ends with the transaction).
 
-    A recompute writes only what it derives from stored pings and CRM rows. A crash may
-    lose the last few hundred milliseconds of such commits, each whole, never half of
-    one: the recompute marks a lost commit would have cleared are still there, and the
-    sweep scores those accounts again (a nightly run redoes the rest). Measured: waiting
-    for the flush was ~15% of a book's first scoring."""
+    Only for a batch whose every written account had a recompute mark and that told
+    nobody outside the database (no alert opened, no webhook queued): a crash may lose
+    the last few hundred milliseconds of such commits, each whole, never half of one,
+    and the marks a lost commit would have cleared are still there for the sweep.
+    Measured: waiting for the flush was ~15% of a book's first scoring."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL synchronous_commit TO off")
@@ -235,12 +240,13 @@ def _apply_current(
     results: dict[int, engine.Result],
     changed: list[ScoreSnapshot],
     now: dt.datetime,
-) -> None:
-    """Today's consequences of new scores: checklist ticks, use-case statuses, alerts."""
+) -> bool:
+    """Today's consequences of new scores: checklist ticks, use-case statuses, alerts.
+    Returns whether anybody outside the database is told (an alert, a webhook)."""
     scored = [account for account in loaded.accounts if account.pk in results]
     checklists_apply(accounts=scored, results=results, inputs=loaded.inputs, state=checklists)
     written = {s.account_id: s for s in changed}
-    _emit_changes(loaded, written)
+    changes = _emit_changes(loaded, written)
     opened = alerts_apply(
         accounts=scored,
         results=results,
@@ -265,10 +271,12 @@ def _apply_current(
             for a in opened
         ],
     )
+    return bool(changes or opened)
 
 
-def _emit_changes(loaded: _Loaded, written: dict[int, ScoreSnapshot]) -> None:
-    """health.changed when the overall colour moved; adoption.changed when a use case did."""
+def _emit_changes(loaded: _Loaded, written: dict[int, ScoreSnapshot]) -> int:
+    """health.changed when the overall colour moved; adoption.changed when a use case did.
+    Returns how many webhook deliveries were queued."""
     health, adoption = [], []
     for account in loaded.accounts:
         snapshot, before = written.get(account.pk), loaded.previous.get(account.pk)
@@ -294,8 +302,9 @@ def _emit_changes(loaded: _Loaded, written: dict[int, ScoreSnapshot]) -> None:
                     "platform_adoption": snapshot.platform_adoption,
                 }
             )
-    webhooks_emit(event="health.changed", payloads=health)
-    webhooks_emit(event="adoption.changed", payloads=adoption)
+    return len(webhooks_emit(event="health.changed", payloads=health)) + len(
+        webhooks_emit(event="adoption.changed", payloads=adoption)
+    )
 
 
 def _clear_marks(marks: dict[int, dt.datetime]) -> None:

@@ -1,10 +1,11 @@
 """Recomputes claimed by web requests, published from one thread per process, many per message.
 
 A Celery publish costs a web worker about as much CPU as storing the ping did (about
-1.2 ms each, measured), so a request only hands its claimed account to the outbox and
-answers. A daemon thread sends what gathered over a short window as one batch message.
-The claim is a durable mark: if the process dies before the thread publishes, the sweep
-sends it, as it does after a broker failure.
+1.2 ms each, measured), so a request only hands its claimed account to this in-memory
+outbox and answers. A daemon thread sends what gathered over a short window as one batch
+message; a graceful exit sends what is left. The claim itself is a durable mark: if the
+process dies first, the sweep sends it once ``RECOMPUTE_REQUEUE_SECONDS`` have passed,
+as it does after a broker failure.
 """
 
 import atexit
@@ -28,11 +29,16 @@ class RecomputeOutbox:
         self._publish = publish
         self._window = window
         self._reset()
-        os.register_at_fork(after_in_child=self._reset)  # a forked worker starts afresh
-        atexit.register(self.flush)  # a worker's graceful exit sends what is pending
+
+    def install_process_hooks(self) -> None:
+        """A forked worker starts with an empty outbox and no thread; a graceful exit
+        sends what is pending, or waits for the send under way."""
+        os.register_at_fork(after_in_child=self._reset)
+        atexit.register(self.flush)
 
     def _reset(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the pending ids and the thread
+        self._sending = threading.Lock()  # held from taking the ids until they are sent
         self._wake = threading.Event()
         self._pending: set[int] = set()
         self._thread: threading.Thread | None = None
@@ -40,7 +46,7 @@ class RecomputeOutbox:
     def put(self, account_ids: Iterable[int]) -> None:
         with self._lock:
             self._pending.update(account_ids)
-            if self._thread is None:
+            if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
                     target=self._run, name="recompute-outbox", daemon=True
                 )
@@ -48,10 +54,11 @@ class RecomputeOutbox:
         self._wake.set()
 
     def flush(self) -> None:
-        with self._lock:
-            ids, self._pending = sorted(self._pending), set()
-        if ids:
-            self._publish(ids)
+        with self._sending:
+            with self._lock:
+                ids, self._pending = sorted(self._pending), set()
+            if ids:
+                self._publish(ids)
 
     def _run(self) -> None:
         while True:
@@ -67,6 +74,7 @@ class RecomputeOutbox:
 
 
 recompute_outbox = RecomputeOutbox(recompute_publish, WINDOW_SECONDS)
+recompute_outbox.install_process_hooks()
 
 
 def recompute_publish_soon(account_ids: list[int]) -> None:

@@ -29,7 +29,8 @@ def _enqueue_ttl() -> dt.timedelta:
     return dt.timedelta(seconds=settings.RECOMPUTE_REQUEUE_SECONDS)
 
 
-PUBLISH_BATCH = 200
+PUBLISH_BATCH = 200  # accounts per message after pings
+RECOMPUTE_ALL_BATCH = 2000  # per message of a whole-book run: several read-ahead batches
 BROKER_ERRORS = (OperationalError, KombuError, RedisError, OSError)
 # After a failed publish, leave recomputes to the sweep for a while instead of making
 # every request wait on the broker's timeout again.
@@ -85,20 +86,24 @@ def recompute_enqueue(*, account_ids: Iterable[int] | None = None) -> int:
     return recompute_publish(ids)
 
 
-def recompute_publish(account_ids: list[int]) -> int:
+def recompute_publish(account_ids: list[int], *, per_message: int = PUBLISH_BATCH) -> int:
     """Publish a recompute for accounts whose marks were just stamped as enqueued, up to
-    PUBLISH_BATCH accounts per message (a worker scores them as one batch); returns how
-    many went out. On a broker failure the rest are unstamped for the sweep."""
+    ``per_message`` accounts per message (a worker scores each message in batches);
+    returns how many went out. On a broker failure, or while the broker rests, the rest
+    are unstamped for the sweep."""
     from scoring.tasks import accounts_recompute_batch  # tasks import this module
 
     published = 0
     try:
-        for start in range(0, len(account_ids), PUBLISH_BATCH):
-            batch = account_ids[start : start + PUBLISH_BATCH]
+        if _broker_resting():
+            raise OperationalError("the broker failed lately; left to the sweep")
+        for start in range(0, len(account_ids), per_message):
+            batch = account_ids[start : start + per_message]
             accounts_recompute_batch.delay(batch)
             published += len(batch)
     except BROKER_ERRORS as exc:
-        _broker_down(len(account_ids) - published, exc)
+        if not _broker_resting():
+            _broker_down(len(account_ids) - published, exc)
         RecomputeRequest.objects.filter(account_id__in=account_ids[published:]).update(
             enqueued_at=None
         )

@@ -3,12 +3,17 @@
 from typing import Any
 
 from celery import shared_task
-from django.db import OperationalError
+from django.db import IntegrityError, OperationalError
 
 from accounts.models import Account
 from scoring.health import accounts_recompute
 from scoring.models import WebhookDelivery
-from scoring.recompute import recompute_enqueue, recompute_mark_all
+from scoring.recompute import (
+    RECOMPUTE_ALL_BATCH,
+    recompute_enqueue,
+    recompute_mark_all,
+    recompute_publish,
+)
 from scoring.tracking import metric_values_backfill
 from scoring.webhooks import (
     DeliveryFailed,
@@ -24,7 +29,9 @@ WEBHOOK_MAX_RETRIES = 6
 RECOMPUTE_OPTIONS: dict[str, Any] = {
     "acks_late": True,
     "reject_on_worker_lost": True,
-    "autoretry_for": (OperationalError,),
+    # IntegrityError: a concurrent recompute of the same new account inserted its first
+    # links or snapshot first; the retry reads them and updates instead.
+    "autoretry_for": (OperationalError, IntegrityError),
     "retry_backoff": True,
     "retry_backoff_max": 60,
     "max_retries": 5,
@@ -47,13 +54,10 @@ def account_recompute(account_id: int) -> None:
 @shared_task
 def accounts_recompute_all() -> int:
     """After a scorecard is published or a use case edited, and nightly: every account,
-    in batches spread over the workers. Returns the number of batches queued."""
+    in messages spread over the workers. Returns how many accounts were queued."""
     ids = list(Account.objects.order_by("pk").values_list("pk", flat=True))
     recompute_mark_all(account_ids=ids)
-    batches = [ids[i : i + 200] for i in range(0, len(ids), 200)]
-    for batch in batches:
-        accounts_recompute_batch.delay(batch)
-    return len(batches)
+    return recompute_publish(ids, per_message=RECOMPUTE_ALL_BATCH)
 
 
 @shared_task

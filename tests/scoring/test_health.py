@@ -23,7 +23,7 @@ from scoring.health import accounts_preview, accounts_recompute
 from scoring.ingestion import pings_ingest
 from scoring.models import Alert, Band, Scorecard, ScoreSnapshot
 from scoring.scorecards import scorecard_draft_create, scorecard_publish
-from tests.factories import AccountFactory, InstanceFactory, SubscriptionFactory
+from tests.factories import AccountFactory, InstanceFactory, SubscriptionFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 S = "usage_activity_by_stage_monthly"
@@ -212,6 +212,25 @@ def test_seats_over_license_and_expansion_alerts():
     accounts_recompute(account_ids=[customer.pk])
     kinds = set(Alert.objects.filter(account=customer).values_list("kind", flat=True))
     assert {"over_license", "expansion"} <= kinds
+
+
+def test_opened_alerts_mail_the_owner_once_the_recompute_commits(
+    settings, mailoutbox, django_capture_on_commit_callbacks
+):
+    settings.ALERT_EMAILS = True
+    customer = _customer(billable=120, seats=100, owner=UserFactory(email="csm@example.com"))
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        accounts_recompute(account_ids=[customer.pk])
+    assert mailoutbox == []  # nothing is mailed before the alerts are committed
+    for callback in callbacks:
+        callback()
+    assert {m.to[0] for m in mailoutbox} == {"csm@example.com"}
+    assert any("over" in m.subject.lower() or "seat" in m.body.lower() for m in mailoutbox)
+
+
+def test_a_batch_naming_a_deleted_account_scores_the_others():
+    customer = _customer()
+    assert accounts_recompute(account_ids=[customer.pk, 987654]) == 1
 
 
 def test_forecast_flags_seats_beyond_license_at_renewal():
