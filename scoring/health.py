@@ -312,9 +312,12 @@ def _clear_marks(marks: dict[int, dt.datetime]) -> None:
     batch ran) stays and is enqueued again once this transaction commits."""
     if not marks:
         return
-    seen = Q()
+    by_moment = defaultdict(list)  # a whole-book run marks every account at one moment
     for pk, at in marks.items():
-        seen |= Q(account_id=pk, requested_at=at)  # equal, not older: hosts' clocks differ
+        by_moment[at].append(pk)
+    seen = Q()
+    for at, pks in by_moment.items():  # equal, not older: hosts' clocks differ
+        seen |= Q(account_id__in=pks, requested_at=at)
     RecomputeRequest.objects.filter(seen).delete()
     newer = RecomputeRequest.objects.filter(account_id__in=list(marks))
     if newer.update(enqueued_at=None):
