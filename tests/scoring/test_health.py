@@ -22,7 +22,7 @@ from scoring import health
 from scoring.health import accounts_preview, accounts_recompute
 from scoring.ingestion import pings_ingest
 from scoring.models import Alert, Band, Scorecard, ScoreSnapshot
-from scoring.scorecards import scorecard_draft_create, scorecard_publish
+from scoring.scorecards import card_spec, scorecard_draft_create, scorecard_publish
 from tests.factories import AccountFactory, InstanceFactory, SubscriptionFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -175,6 +175,31 @@ def test_use_case_status_follows_colour_unless_overridden():
     accounts_recompute(account_ids=[customer.pk])
     ci.refresh_from_db()
     assert (ci.computed_status, ci.status) == ("adopted", "in_progress")
+
+
+def test_an_override_saved_while_a_batch_is_scored_is_kept():
+    """The batch read the link before a CSM overrode it; its status update must still
+    leave the override's status in place."""
+    customer = _customer(ci_users=40)
+    accounts_recompute(account_ids=[customer.pk])
+    _ping(
+        customer.instances.get().uuid, ci_users=1, billable=100, seats=100, day=timezone.localdate()
+    )
+    scorecard = Scorecard.objects.get(status="published")
+    card = card_spec(scorecard)
+    read = health._read(
+        [customer.pk], timezone.localdate(), None, scorecard, health._rules_digest(card)
+    )
+    ci = AccountUseCase.objects.get(account=customer, use_case__key="ci")
+    ci.override_status, ci.status, ci.reason = "adopted", "adopted", "Pilot signed off."
+    ci.save()  # the CSM, between the batch's read and its write
+    health._recompute_batch(read, scorecard, card)
+    ci.refresh_from_db()
+    assert (ci.computed_status, ci.override_status, ci.status) == (
+        "in_progress",
+        "adopted",
+        "adopted",
+    )
 
 
 def test_an_overall_drop_opens_one_alert_updates_it_and_closes_it_when_it_clears():
