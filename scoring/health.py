@@ -65,7 +65,8 @@ def accounts_recompute(
     day = as_of or timezone.localdate()  # one day for every batch, read on any thread
     rules = _rules_digest(card)
     changed = 0
-    for read in _read_ahead(batches, lambda batch: _read(batch, day, as_of, scorecard, rules)):
+    today = as_of is None  # a past day's run writes its snapshots only
+    for read in _read_ahead(batches, lambda batch: _read(batch, day, today, scorecard, rules)):
         with _collector_paused():
             changed += _recompute_batch(read, scorecard, card)
     return changed
@@ -165,17 +166,15 @@ class _Read:
     checklists: ChecklistState  # of the stale accounts, on today's runs
 
 
-def _read(
-    ids: list[int], day: dt.date, as_of: dt.date | None, scorecard: Scorecard, rules: str
-) -> _Read:
+def _read(ids: list[int], day: dt.date, today: bool, scorecard: Scorecard, rules: str) -> _Read:
     marks = (  # a past day's run clears no marks, so it need not read them
-        {}
-        if as_of is not None
-        else dict(
+        dict(
             RecomputeRequest.objects.filter(account_id__in=ids).values_list(
                 "account_id", "requested_at"
             )
         )
+        if today
+        else {}
     )
     loaded = _load(ids, day)
     loaded.current = {  # only to compare hashes and to rewrite in place: no ledgers
@@ -190,7 +189,6 @@ def _read(
         current = loaded.current.get(account.pk)
         if current is None or current.inputs_hash != digest:
             stale[account.pk] = digest
-    today = as_of is None
     return _Read(day, marks, loaded, today, stale, checklist_state(list(stale) if today else []))
 
 

@@ -188,7 +188,7 @@ def test_an_override_saved_while_a_batch_is_scored_is_kept():
     scorecard = Scorecard.objects.get(status="published")
     card = card_spec(scorecard)
     read = health._read(
-        [customer.pk], timezone.localdate(), None, scorecard, health._rules_digest(card)
+        [customer.pk], timezone.localdate(), True, scorecard, health._rules_digest(card)
     )
     ci = AccountUseCase.objects.get(account=customer, use_case__key="ci")
     ci.override_status, ci.status, ci.reason = "adopted", "adopted", "Pilot signed off."
