@@ -94,16 +94,15 @@ def recompute_publish(account_ids: list[int], *, per_message: int = PUBLISH_BATC
     from scoring.tasks import accounts_recompute_batch  # tasks import this module
 
     published = 0
-    try:
-        if _broker_resting():
-            raise OperationalError("the broker failed lately; left to the sweep")
-        for start in range(0, len(account_ids), per_message):
-            batch = account_ids[start : start + per_message]
-            accounts_recompute_batch.delay(batch)
-            published += len(batch)
-    except BROKER_ERRORS as exc:
-        if not _broker_resting():
+    if not _broker_resting():
+        try:
+            for start in range(0, len(account_ids), per_message):
+                batch = account_ids[start : start + per_message]
+                accounts_recompute_batch.delay(batch)
+                published += len(batch)
+        except BROKER_ERRORS as exc:
             _broker_down(len(account_ids) - published, exc)
+    if published < len(account_ids):
         RecomputeRequest.objects.filter(account_id__in=account_ids[published:]).update(
             enqueued_at=None
         )
