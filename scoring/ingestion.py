@@ -27,6 +27,7 @@ from scoring.outbox import recompute_publish_soon
 from scoring.payload import DEFAULT_LIMITS, Limits, ValidPing, extract_metrics, validate_ping
 from scoring.ping_writer import ping_insert_marking, pings_insert
 from scoring.recompute import recompute_claim_before, recompute_mark
+from usagehub.db import read_checking_connection
 from usagehub.errors import DomainError
 
 logger = logging.getLogger(__name__)
@@ -203,11 +204,12 @@ def _store_lone(
 ) -> IngestResult | None:
     """One ping in two round trips and no explicit transaction (PostgreSQL): the API's
     usual case, where the chunk path's dozen statements cost more than the ping itself.
+    The first, a read, doubles as the connection's health check.
 
     The result is the chunk path's. None leaves the ping to that path: an unknown
     instance that a subscription's license id may create, or a lost race.
     """
-    instance_id, account_id, tracked = _lone_context(ping)
+    instance_id, account_id, tracked = read_checking_connection(lambda: _lone_context(ping))
     if instance_id is None and actor is None and ping.fields["license_id"]:
         return None
     if actor is not None and (

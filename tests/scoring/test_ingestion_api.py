@@ -17,6 +17,7 @@ pytestmark = pytest.mark.django_db
 
 URL = "/api/v1/pings"
 BATCH = "/api/v1/pings/batch"
+NEXT_WEEK = (RECORDED_AT + dt.timedelta(weeks=1)).isoformat()
 SAMPLE = Path(__file__).resolve().parents[3] / "shared/data/gitlab/service_ping_example.json"
 
 
@@ -324,3 +325,56 @@ def test_the_latest_ping_wins_whatever_order_they_arrive_in(api, service_key, in
         key=service_key,
     )
     assert AccountUsage.objects.get(account=account).billable_users == 70
+
+
+@pytest.fixture
+def counted_health_checks(monkeypatch) -> list[bool]:
+    """Each ``SELECT 1`` health check Django's connection runs, with its result."""
+    from django.db import connection
+
+    checks: list[bool] = []
+    real = connection.is_usable
+
+    def is_usable() -> bool:
+        checks.append(real())
+        return checks[-1]
+
+    monkeypatch.setattr(connection, "is_usable", is_usable)
+    return checks
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_ping_on_a_persistent_connection_costs_no_health_check_round_trip(
+    on_postgres, api, service_key, instance, counted_health_checks
+):
+    from django.db import connection
+
+    assert api.post_raw(URL, encoded(payload()), key=service_key).status_code == 202
+    counted_health_checks.clear()  # the first request also looked the key up
+    connection.health_check_done = False  # as at the start of each request
+    response = api.post_raw(URL, encoded(payload(recorded_at=NEXT_WEEK)), key=service_key)
+    assert response.status_code == 202
+    assert counted_health_checks == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_ping_after_the_database_dropped_the_connection_is_stored(
+    on_postgres, api, service_key, instance, counted_health_checks
+):
+    """A database restart kills persistent connections: the ingestion path's first read
+    finds out, and the ping goes through on a new connection."""
+    from django.db import connection, connections
+
+    assert api.post_raw(URL, encoded(payload()), key=service_key).status_code == 202
+    killer = connections.create_connection("default")
+    with killer.cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(%s)", [connection.connection.info.backend_pid])
+    killer.close()
+    connection.health_check_done = False
+    counted_health_checks.clear()
+
+    response = api.post_raw(URL, encoded(payload(recorded_at=NEXT_WEEK)), key=service_key)
+
+    assert response.status_code == 202
+    assert UsagePing.objects.filter(pk=response.json()["id"]).exists()
+    assert counted_health_checks == [False]  # asked only once the read had failed

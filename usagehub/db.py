@@ -1,0 +1,30 @@
+"""Database connection helpers for hot paths."""
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from django.db import InterfaceError, OperationalError, connection
+
+T = TypeVar("T")
+
+
+def read_checking_connection(read: Callable[[], T]) -> T:
+    """Run a request's first statement, a read, as its own connection health check.
+
+    Django checks a persistent connection with a ``SELECT 1`` round trip before a
+    request's first query (``CONN_HEALTH_CHECKS``). On the ingestion path that round
+    trip cost more than the lookup it guards. Here the read goes first; if it fails
+    because the connection died (a database restart), the connection is replaced and
+    the read — harmless to repeat — runs once more.
+    """
+    # health_check_done is Django's own flag (django-stubs does not declare it).
+    if connection.connection is None or connection.health_check_done:  # type: ignore[attr-defined]
+        return read()
+    connection.health_check_done = True  # type: ignore[attr-defined]
+    try:
+        return read()
+    except (OperationalError, InterfaceError):
+        if connection.in_atomic_block or connection.is_usable():
+            raise  # a real error, not a dead connection
+        connection.close()
+        return read()
