@@ -249,7 +249,11 @@ class AccountUseCase(models.Model):
         ADOPTED = "adopted", "Adopted"
         NOT_APPLICABLE = "not_applicable", "Not applicable"
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="use_cases")
+    # No index of its own: the (account, use case) unique index leads with it. Every
+    # index here is paid for on each of a book's first scoring's 4 links per account.
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="use_cases", db_index=False
+    )
     use_case = models.ForeignKey(UseCase, on_delete=models.CASCADE, related_name="accounts")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.NOT_STARTED)
     computed_status = models.CharField(
@@ -261,12 +265,24 @@ class AccountUseCase(models.Model):
     override_status = models.CharField(max_length=20, choices=Status.choices, blank=True)
     reason = models.TextField("reason when not adopted", blank=True)
     updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,  # see Meta.indexes
     )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["account", "use_case__position"]
+        indexes = [  # only CSM edits name a user: scoring's rows stay out of the index
+            models.Index(
+                fields=["updated_by"],
+                condition=Q(updated_by__isnull=False),
+                name="account_use_case_updated_by",
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["account", "use_case"], name="account_use_case_unique"),
             models.CheckConstraint(
@@ -282,18 +298,31 @@ class AccountUseCase(models.Model):
 class ChecklistProgress(models.Model):
     """A ticked checklist item of one account use case."""
 
+    # No index of its own: the (account use case, item) unique index leads with it.
     account_use_case = models.ForeignKey(
-        AccountUseCase, on_delete=models.CASCADE, related_name="progress"
+        AccountUseCase, on_delete=models.CASCADE, related_name="progress", db_index=False
     )
     item = models.ForeignKey(ChecklistItem, on_delete=models.CASCADE, related_name="progress")
     done = models.BooleanField(default=False)
     changed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,  # see Meta.indexes
     )
     changed_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         verbose_name_plural = "checklist progress"
+        indexes = [  # metric items tick themselves (no user): ~10 rows per account
+            models.Index(
+                fields=["changed_by"],
+                condition=Q(changed_by__isnull=False),
+                name="checklist_progress_changed_by",
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["account_use_case", "item"], name="checklist_progress_unique"

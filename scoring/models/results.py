@@ -15,7 +15,10 @@ class ScoreSnapshot(models.Model):
     contribution, freshness, the band used and the path to the next band.
     """
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="snapshots")
+    # No index of its own: both indexes below lead with it.
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="snapshots", db_index=False
+    )
     scorecard = models.ForeignKey(Scorecard, on_delete=models.PROTECT, related_name="snapshots")
     as_of = models.DateField(help_text="The day the inputs describe.")
     computed_at = models.DateTimeField()
@@ -109,7 +112,10 @@ class WeeklyHealth(models.Model):
     as they were that week; milestones and the forecast are the week's latest.
     """
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="weeks")
+    # No index of its own: the (account, week) unique index leads with it.
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="weeks", db_index=False
+    )
     week = models.DateField(help_text="The Monday of the week.")
     as_of = models.DateField(help_text="The day of the snapshot rolled up.")
     snapshot = models.ForeignKey(ScoreSnapshot, on_delete=models.CASCADE, related_name="+")
