@@ -21,7 +21,7 @@ from accounts.models import (
 from scoring import engine
 from scoring.models import MetricDefinition
 from scoring.tracking import metric_tracking_set
-from usagehub.bulk import copy_insert, copy_rows
+from usagehub.bulk import copy_rows, copy_rows_with_ids
 
 COMPARE: dict[str, Callable[[Any, Any], Any]] = {
     Comparison.GTE: operator.ge,
@@ -81,21 +81,22 @@ def checklists_apply(
         ChecklistItem.objects.filter(kind=ChecklistItem.Kind.METRIC, use_case__is_active=True)
     )
     _track([item.metric_key_path for item in items])
-    links = state.links
-    missing = [  # ids, not instances: a related-object assignment costs more than the row
-        AccountUseCase(account_id=account.pk, use_case_id=uc.pk)
-        for account in accounts
-        for uc in use_cases
-        if (account.pk, uc.pk) not in links
-    ]
-    for link in missing:
-        links[(link.account_id, link.use_case_id)] = link
-    changed = [link for link in _statuses(accounts, use_cases, results, links) if link.pk]
-    copy_insert(missing)  # new links go in with their status: a book's first scoring
-    # would otherwise update every row it had just made
-    moved = defaultdict(list)
-    for link in changed:
-        moved[link.computed_status].append(link.pk)
+    moved: dict[str, list[int]] = defaultdict(list)  # computed status → links that moved
+    missing: list[tuple[int, int, str]] = []  # (account, use case, computed status)
+    for account in accounts:
+        lines = {line.key: line for line in results[account.pk].lines if line.kind == "use_case"}
+        for uc in use_cases:
+            computed = _status_of(lines.get(uc.key))
+            link = state.links.get((account.pk, uc.pk))
+            if link is None:
+                missing.append((account.pk, uc.pk, computed))
+            elif (link.computed_status, link.status) != (
+                computed,
+                link.override_status or computed,
+            ):
+                moved[computed].append(link.pk)
+    link_ids = {key: link.pk for key, link in state.links.items()}
+    link_ids.update(_links_create(missing))
     now = timezone.now()
     for computed, pks in moved.items():  # one UPDATE per computed status
         AccountUseCase.objects.filter(pk__in=pks).update(
@@ -106,27 +107,20 @@ def checklists_apply(
             ),
             updated_at=now,
         )
-    _ticks(accounts, items, inputs, links, state.ticks)
+    _ticks(accounts, items, inputs, link_ids, state.ticks)
 
 
-def _statuses(
-    accounts: Sequence[Account],
-    use_cases: list[UseCase],
-    results: dict[int, engine.Result],
-    links: dict[Any, AccountUseCase],
-) -> list[AccountUseCase]:
-    """Set each link's status from its colour (unless overridden); returns those changed."""
-    changed = []
-    for account in accounts:
-        lines = {line.key: line for line in results[account.pk].lines if line.kind == "use_case"}
-        for uc in use_cases:
-            link, line = links[(account.pk, uc.pk)], lines.get(uc.key)
-            computed = _status_of(line)
-            status = link.override_status or computed
-            if (link.computed_status, link.status) != (computed, status):
-                link.computed_status, link.status = computed, status
-                changed.append(link)
-    return changed
+def _links_create(missing: list[tuple[int, int, str]]) -> dict[tuple[int, int], int]:
+    """New links go in with their status, as plain rows: a book's first scoring makes one
+    per account and use case, and model instances cost more than the rows."""
+    now = timezone.now()
+    columns = ["account", "use_case", "status", "computed_status", "override_status"]
+    ids = copy_rows_with_ids(
+        AccountUseCase,
+        [*columns, "reason", "updated_at"],
+        [(account, uc, status, status, "", "", now) for account, uc, status in missing],
+    )
+    return {(account, uc): pk for (account, uc, _), pk in zip(missing, ids, strict=True)}
 
 
 def _status_of(line: engine.Line | None) -> str:
@@ -141,7 +135,7 @@ def _ticks(
     accounts: Sequence[Account],
     items: list[ChecklistItem],
     inputs: dict[int, engine.Inputs],
-    links: dict[Any, AccountUseCase],
+    link_ids: dict[tuple[int, int], int],
     progress: dict[tuple[int, int], tuple[int, bool]],
 ) -> None:
     now = timezone.now()
@@ -150,14 +144,14 @@ def _ticks(
     for account in accounts:
         metrics = inputs[account.pk].metrics
         for item in items:
-            link = links.get((account.pk, item.use_case_id))
+            link = link_ids.get((account.pk, item.use_case_id))
             if link is None or item.target_value is None:
                 continue
             done = holds(metrics.get(item.metric_key_path), item.comparison, item.target_value)
-            row = progress.get((link.pk, item.pk))
+            row = progress.get((link, item.pk))
             if row is None:
                 if done:
-                    new.append((link.pk, item.pk, True, now))
+                    new.append((link, item.pk, True, now))
             elif row[1] != done:
                 flipped[done].append(row[0])
     copy_rows(ChecklistProgress, ["account_use_case", "item", "done", "changed_at"], new)

@@ -49,13 +49,9 @@ def copy_insert(
         return
     table = model._meta.db_table
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    for obj, pk in zip(objs, _ids_reserve(model, len(objs)), strict=True):
+        obj.pk = pk
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-            [table, len(objs)],
-        )
-        for obj, (pk,) in zip(objs, cursor.fetchall(), strict=True):
-            obj.pk = pk
         columns = ", ".join(["id", *(f.column for f in fields)])
         values = _values_reader(fields)
         with (
@@ -88,6 +84,39 @@ def _values_reader(
     return values
 
 
+def _ids_reserve(model: type[models.Model], count: int) -> list[int]:
+    """``count`` new ids from the table's sequence (PostgreSQL), in one round trip."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            [model._meta.db_table, count],
+        )
+        return [pk for (pk,) in cursor.fetchall()]
+
+
+def copy_rows_with_ids(
+    model: type[models.Model], names: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> list[int]:
+    """``copy_rows``, returning the new rows' ids in order: for narrow rows that other
+    rows of the same transaction point at (a book's first use-case links)."""
+    if not rows:
+        return []
+    if connection.vendor != "postgresql":
+        return [obj.pk for obj in _bulk_create(model, names, rows)]
+    ids = _ids_reserve(model, len(rows))
+    copy_rows(model, ["id", *names], [(pk, *row) for pk, row in zip(ids, rows, strict=True)])
+    return ids
+
+
+def _bulk_create(model: type[M], names: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[M]:
+    """The plain rows as model instances, through ``bulk_create`` (not PostgreSQL)."""
+    fields = {f.name: f for f in model._meta.concrete_fields}
+    attnames = [fields[n].attname for n in names]
+    return model._default_manager.bulk_create(
+        [model(**dict(zip(attnames, row, strict=True))) for row in rows]
+    )
+
+
 def copy_rows(
     model: type[models.Model], names: Sequence[str], rows: Sequence[Sequence[Any]]
 ) -> None:
@@ -95,13 +124,10 @@ def copy_rows(
     ids back: for many narrow rows nobody reads again in this request (checklist ticks)."""
     if not rows:
         return
-    fields = {f.name: f for f in model._meta.concrete_fields}
     if connection.vendor != "postgresql":
-        attnames = [fields[n].attname for n in names]
-        model._default_manager.bulk_create(
-            [model(**dict(zip(attnames, row, strict=True))) for row in rows]
-        )
+        _bulk_create(model, names, rows)
         return
+    fields = {f.name: f for f in model._meta.concrete_fields}
     statement = sql.SQL("COPY {table} ({columns}) FROM STDIN").format(
         table=sql.Identifier(model._meta.db_table),
         columns=sql.SQL(", ").join(sql.Identifier(fields[n].column) for n in names),
