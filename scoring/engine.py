@@ -9,6 +9,7 @@ from the scorecard rows, so the engine follows the data.
 
 import datetime as dt
 import math
+from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -190,14 +191,36 @@ def colour_of(value: float, band: BandSpec, higher_is_better: bool = True) -> st
     return RED
 
 
-def band_for(measure: MeasureSpec, inputs: Inputs) -> BandSpec | None:
-    matching = [b for b in measure.bands if b.applies(inputs.tenure_months, inputs.priority)]
+@dataclass(frozen=True)
+class _Facts:
+    """What every measure asks of one account's inputs, worked out once per score."""
+
+    tier: int
+    tenure_months: int | None
+    onboarding: bool  # only sentiment is scored in a customer's first days
+    product_data_fresh: bool
+
+    @classmethod
+    def of(cls, inputs: Inputs) -> "_Facts":
+        tenure_days = inputs.tenure_days
+        return cls(
+            tier=TIERS.get(inputs.tier, 0),
+            tenure_months=inputs.tenure_months,
+            onboarding=tenure_days is not None and tenure_days < ONBOARDING_DAYS,
+            product_data_fresh=inputs.last_ping_on is not None
+            and (inputs.as_of - inputs.last_ping_on).days <= PRODUCT_DATA_DAYS,
+        )
+
+
+def band_for(measure: MeasureSpec, tenure_months: int | None, priority: int) -> BandSpec | None:
+    matching = [b for b in measure.bands if b.applies(tenure_months, priority)]
     return max(matching, key=lambda b: b.specificity, default=None)
 
 
 def score(card: CardSpec, inputs: Inputs) -> Result:
-    lines = [_measure_line(card, measure, inputs) for measure in card.measures]
-    lines += [_use_case_line(card, uc, lines, inputs) for uc in card.use_cases]
+    facts = _Facts.of(inputs)
+    lines = [_measure_line(card, measure, inputs, facts) for measure in card.measures]
+    lines += [_use_case_line(card, uc, lines, facts) for uc in card.use_cases]
     _weigh(card, lines)
     scored = [line for line in lines if line.weight is not None and line.has_data]
     total = sum(line.weight or 0 for line in scored)
@@ -230,20 +253,24 @@ def _overall_colour(card: CardSpec, value: float) -> str:
 
 def _weigh(card: CardSpec, lines: list[Line]) -> None:
     """Effective weight = group weight × the item's share of its group's item weights."""
-    items = [line for line in lines if line.group is not None and line.use_case is None]
-    for group, (_, group_weight) in card.groups.items():
-        members = [line for line in items if line.group == group]
-        declared = {
-            **{m.key: m.weight for m in card.measures if m.group == group and not m.use_case},
-            **{u.key: u.weight for u in card.use_cases if u.group == group},
-        }
-        total = sum(declared.get(line.key, 0) for line in members)
-        for line in members:
-            if line.freshness != "not_applicable" and total:
-                line.weight = group_weight * declared.get(line.key, 0) / total
+    declared = {
+        **{m.key: m.weight for m in card.measures if not m.use_case},
+        **{u.key: u.weight for u in card.use_cases},
+    }
+    items = [
+        (line.group, line)
+        for line in lines
+        if line.group is not None and line.group in card.groups and line.use_case is None
+    ]
+    totals: dict[str, float] = defaultdict(float)
+    for group, line in items:
+        totals[group] += declared.get(line.key, 0)
+    for group, line in items:
+        if line.freshness != "not_applicable" and totals[group]:
+            line.weight = card.groups[group][1] * declared.get(line.key, 0) / totals[group]
 
 
-def _measure_line(card: CardSpec, measure: MeasureSpec, inputs: Inputs) -> Line:
+def _measure_line(card: CardSpec, measure: MeasureSpec, inputs: Inputs, facts: _Facts) -> Line:
     line = Line(
         key=measure.key,
         name=measure.name,
@@ -252,21 +279,21 @@ def _measure_line(card: CardSpec, measure: MeasureSpec, inputs: Inputs) -> Line:
         use_case=measure.use_case,
         unit=measure.unit,
     )
-    if TIERS.get(inputs.tier, 0) < TIERS.get(measure.required_tier, 0):
+    if facts.tier < TIERS.get(measure.required_tier, 0):
         line.freshness, line.note = "not_applicable", f"{measure.required_tier.title()} only"
         return line
-    if measure.kind != "sentiment" and _onboarding(inputs):
+    if measure.kind != "sentiment" and facts.onboarding:
         line.freshness, line.note = "missing", f"first {ONBOARDING_DAYS} days of the customer"
         return line
-    value, inputs_used, note = _value(measure, inputs)
+    value, inputs_used, note = _value(measure, inputs, facts)
     line.inputs, line.note = inputs_used, note
     if measure.kind in ("sentiment", "outcomes"):
         line.colour, line.freshness = _direct_colour(measure, inputs)
         line.value = None
     elif value is not None:
-        band = band_for(measure, inputs)
+        band = band_for(measure, facts.tenure_months, inputs.priority)
         if band is None:
-            months = inputs.tenure_months
+            months = facts.tenure_months
             line.freshness = "missing"
             line.note = note or (
                 f"not scored at {months} months of tenure"
@@ -285,21 +312,12 @@ def _measure_line(card: CardSpec, measure: MeasureSpec, inputs: Inputs) -> Line:
     return line
 
 
-def _onboarding(inputs: Inputs) -> bool:
-    return inputs.tenure_days is not None and inputs.tenure_days < ONBOARDING_DAYS
-
-
-def _product_data_fresh(inputs: Inputs) -> bool:
-    return (
-        inputs.last_ping_on is not None
-        and (inputs.as_of - inputs.last_ping_on).days <= PRODUCT_DATA_DAYS
-    )
-
-
-def _value(measure: MeasureSpec, inputs: Inputs) -> tuple[float | None, dict[str, Any], str]:
+def _value(
+    measure: MeasureSpec, inputs: Inputs, facts: _Facts
+) -> tuple[float | None, dict[str, Any], str]:
     """A measure's numeric value and the inputs it used; None when there is no data."""
     kind = measure.kind
-    if kind in PRODUCT_KINDS and not _product_data_fresh(inputs):
+    if kind in PRODUCT_KINDS and not facts.product_data_fresh:
         return None, {}, f"no ping in the last {PRODUCT_DATA_DAYS} days"
     if kind == "license_utilization":
         used = {"billable_users": inputs.billable_users, "licensed_seats": inputs.licensed_seats}
@@ -362,11 +380,9 @@ def _direct_colour(measure: MeasureSpec, inputs: Inputs) -> tuple[str | None, st
     return RED, "fresh"
 
 
-def _use_case_line(
-    card: CardSpec, use_case: UseCaseSpec, lines: list[Line], inputs: Inputs
-) -> Line:
+def _use_case_line(card: CardSpec, use_case: UseCaseSpec, lines: list[Line], facts: _Facts) -> Line:
     line = Line(key=use_case.key, name=use_case.name, kind="use_case", group=use_case.group)
-    if TIERS.get(inputs.tier, 0) < TIERS.get(use_case.required_tier, 0):
+    if facts.tier < TIERS.get(use_case.required_tier, 0):
         line.freshness, line.note = "not_applicable", f"{use_case.required_tier.title()} only"
         return line
     members = [m for m in lines if m.use_case == use_case.key and m.has_data]
