@@ -249,8 +249,8 @@ class AccountUseCase(models.Model):
         ADOPTED = "adopted", "Adopted"
         NOT_APPLICABLE = "not_applicable", "Not applicable"
 
-    # No index of its own: the (account, use case) unique index leads with it. Every
-    # index here is paid for on each of a book's first scoring's 4 links per account.
+    # No index of its own: the (account, use case) unique index leads with it. Each extra
+    # index costs every link a book's first scoring writes (one per account and use case).
     account = models.ForeignKey(
         Account, on_delete=models.CASCADE, related_name="use_cases", db_index=False
     )

@@ -1,5 +1,6 @@
 """Metric-driven checklist items, use-case statuses and objective progress from a score."""
 
+import datetime as dt
 import operator
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -30,6 +31,15 @@ COMPARE: dict[str, Callable[[Any, Any], Any]] = {
     Comparison.LT: operator.lt,
     Comparison.EQ: operator.eq,
 }
+LINK_COLUMNS = (  # a new use-case link's row
+    "account",
+    "use_case",
+    "status",
+    "computed_status",
+    "override_status",
+    "reason",
+    "updated_at",
+)
 STATUS_OF_COLOUR = {
     engine.GREEN: AccountUseCase.Status.ADOPTED,
     engine.YELLOW: AccountUseCase.Status.IN_PROGRESS,
@@ -95,9 +105,9 @@ def checklists_apply(
                 link.override_status or computed,
             ):
                 moved[computed].append(link.pk)
-    link_ids = {key: link.pk for key, link in state.links.items()}
-    link_ids.update(_links_create(missing))
     now = timezone.now()
+    link_ids = {key: link.pk for key, link in state.links.items()}
+    link_ids.update(_links_create(missing, now))
     for computed, pks in moved.items():  # one UPDATE per computed status
         AccountUseCase.objects.filter(pk__in=pks).update(
             computed_status=computed,
@@ -110,14 +120,14 @@ def checklists_apply(
     _ticks(accounts, items, inputs, link_ids, state.ticks)
 
 
-def _links_create(missing: list[tuple[int, int, str]]) -> dict[tuple[int, int], int]:
+def _links_create(
+    missing: list[tuple[int, int, str]], now: dt.datetime
+) -> dict[tuple[int, int], int]:
     """New links go in with their status, as plain rows: a book's first scoring makes one
     per account and use case, and model instances cost more than the rows."""
-    now = timezone.now()
-    columns = ["account", "use_case", "status", "computed_status", "override_status"]
     ids = copy_rows_with_ids(
         AccountUseCase,
-        [*columns, "reason", "updated_at"],
+        LINK_COLUMNS,
         [(account, uc, status, status, "", "", now) for account, uc, status in missing],
     )
     return {(account, uc): pk for (account, uc, _), pk in zip(missing, ids, strict=True)}

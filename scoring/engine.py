@@ -195,7 +195,7 @@ def colour_of(value: float, band: BandSpec, higher_is_better: bool = True) -> st
 class _Facts:
     """What every measure asks of one account's inputs, worked out once per score."""
 
-    tier: int
+    tier_rank: int
     tenure_months: int | None
     onboarding: bool  # only sentiment is scored in a customer's first days
     product_data_fresh: bool
@@ -204,7 +204,7 @@ class _Facts:
     def of(cls, inputs: Inputs) -> "_Facts":
         tenure_days = inputs.tenure_days
         return cls(
-            tier=TIERS.get(inputs.tier, 0),
+            tier_rank=TIERS.get(inputs.tier, 0),
             tenure_months=inputs.tenure_months,
             onboarding=tenure_days is not None and tenure_days < ONBOARDING_DAYS,
             product_data_fresh=inputs.last_ping_on is not None
@@ -253,9 +253,10 @@ def _overall_colour(card: CardSpec, value: float) -> str:
 
 def _weigh(card: CardSpec, lines: list[Line]) -> None:
     """Effective weight = group weight × the item's share of its group's item weights."""
-    declared = {
-        **{m.key: m.weight for m in card.measures if not m.use_case},
-        **{u.key: u.weight for u in card.use_cases},
+    # By group too: a measure may share its key with another group's use case.
+    declared: dict[tuple[str | None, str], float] = {
+        **{(m.group, m.key): m.weight for m in card.measures if not m.use_case},
+        **{(u.group, u.key): u.weight for u in card.use_cases},
     }
     items = [
         (line.group, line)
@@ -264,10 +265,10 @@ def _weigh(card: CardSpec, lines: list[Line]) -> None:
     ]
     totals: dict[str, float] = defaultdict(float)
     for group, line in items:
-        totals[group] += declared.get(line.key, 0)
+        totals[group] += declared.get((group, line.key), 0)
     for group, line in items:
         if line.freshness != "not_applicable" and totals[group]:
-            line.weight = card.groups[group][1] * declared.get(line.key, 0) / totals[group]
+            line.weight = card.groups[group][1] * declared.get((group, line.key), 0) / totals[group]
 
 
 def _measure_line(card: CardSpec, measure: MeasureSpec, inputs: Inputs, facts: _Facts) -> Line:
@@ -279,7 +280,7 @@ def _measure_line(card: CardSpec, measure: MeasureSpec, inputs: Inputs, facts: _
         use_case=measure.use_case,
         unit=measure.unit,
     )
-    if facts.tier < TIERS.get(measure.required_tier, 0):
+    if facts.tier_rank < TIERS.get(measure.required_tier, 0):
         line.freshness, line.note = "not_applicable", f"{measure.required_tier.title()} only"
         return line
     if measure.kind != "sentiment" and facts.onboarding:
@@ -382,7 +383,7 @@ def _direct_colour(measure: MeasureSpec, inputs: Inputs) -> tuple[str | None, st
 
 def _use_case_line(card: CardSpec, use_case: UseCaseSpec, lines: list[Line], facts: _Facts) -> Line:
     line = Line(key=use_case.key, name=use_case.name, kind="use_case", group=use_case.group)
-    if facts.tier < TIERS.get(use_case.required_tier, 0):
+    if facts.tier_rank < TIERS.get(use_case.required_tier, 0):
         line.freshness, line.note = "not_applicable", f"{use_case.required_tier.title()} only"
         return line
     members = [m for m in lines if m.use_case == use_case.key and m.has_data]

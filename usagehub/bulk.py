@@ -1,5 +1,6 @@
 """Fast bulk writes on PostgreSQL through COPY: inserts that get their ids back
-(``copy_insert``), plain rows (``copy_rows``) and upserts (``copy_upsert``).
+(``copy_insert``), plain rows (``copy_rows``, ``copy_rows_with_ids``) and upserts
+(``copy_upsert``).
 
 Django's ``bulk_create`` quotes every value client-side, which dominates when rows
 carry kilobytes of JSON (pings, score ledgers). Elsewhere (SQLite) it is used as is.
@@ -102,7 +103,10 @@ def copy_rows_with_ids(
     if not rows:
         return []
     if connection.vendor != "postgresql":
-        return [obj.pk for obj in _bulk_create(model, names, rows)]
+        ids = [obj.pk for obj in _bulk_create(model, names, rows)]
+        if not all(ids):
+            raise RuntimeError("bulk_create returned no ids (SQLite before 3.35?)")
+        return ids
     ids = _ids_reserve(model, len(rows))
     copy_rows(model, ["id", *names], [(pk, *row) for pk, row in zip(ids, rows, strict=True)])
     return ids

@@ -18,14 +18,15 @@ def checking_connection(statement: Callable[[], T]) -> T:
     the statement runs once more. It must be harmless to repeat: a read, or a single
     idempotent write in autocommit (a ping's insert: ``ON CONFLICT DO NOTHING``).
     """
-    # health_check_done is Django's own flag (django-stubs does not declare it).
-    if connection.connection is None or connection.health_check_done:  # type: ignore[attr-defined]
+    # Django's own flags (django-stubs does not declare them).
+    checks = connection.health_check_enabled and not connection.health_check_done  # type: ignore[attr-defined]
+    if connection.connection is None or connection.in_atomic_block or not checks:
         return statement()
     connection.health_check_done = True  # type: ignore[attr-defined]
     try:
         return statement()
     except (OperationalError, InterfaceError):
-        if connection.in_atomic_block or connection.is_usable():
+        if connection.is_usable():
             raise  # a real error, not a dead connection
         connection.close()
         return statement()

@@ -30,10 +30,15 @@ def _concurrently(schema_editor) -> str:
     return " CONCURRENTLY" if schema_editor.connection.vendor == "postgresql" else ""
 
 
+def _drop(schema_editor, index: str) -> None:
+    schema_editor.execute(f"DROP INDEX{_concurrently(schema_editor)} IF EXISTS {index}")
+
+
 def _create(schema_editor, index: str, table: str, column: str, where: str = "") -> None:
+    # A concurrent build that failed leaves an invalid index of that name: start afresh.
+    _drop(schema_editor, index)
     schema_editor.execute(
-        f"CREATE INDEX{_concurrently(schema_editor)} IF NOT EXISTS {index}"
-        f" ON {table} ({column}){where}"
+        f"CREATE INDEX{_concurrently(schema_editor)} {index} ON {table} ({column}){where}"
     )
 
 
@@ -41,14 +46,14 @@ def forwards(apps, schema_editor) -> None:
     for index, (table, column) in PARTIAL.items():
         _create(schema_editor, index, table, column, f" WHERE {column} IS NOT NULL")
     for index in DROPPED:
-        schema_editor.execute(f"DROP INDEX{_concurrently(schema_editor)} IF EXISTS {index}")
+        _drop(schema_editor, index)
 
 
 def backwards(apps, schema_editor) -> None:
     for index, (table, column) in DROPPED.items():
         _create(schema_editor, index, table, column)
     for index in PARTIAL:
-        schema_editor.execute(f"DROP INDEX{_concurrently(schema_editor)} IF EXISTS {index}")
+        _drop(schema_editor, index)
 
 
 def _user(related_name: str) -> models.ForeignKey:

@@ -22,10 +22,10 @@ def drop(apps, schema_editor) -> None:
 
 
 def create(apps, schema_editor) -> None:
+    drop(apps, schema_editor)  # a concurrent build that failed leaves an invalid index
     for index, table in DROPPED.items():
         schema_editor.execute(
-            f"CREATE INDEX{_concurrently(schema_editor)} IF NOT EXISTS {index}"
-            f" ON {table} (account_id)"
+            f"CREATE INDEX{_concurrently(schema_editor)} {index} ON {table} (account_id)"
         )
 
 
@@ -42,7 +42,7 @@ class Migration(migrations.Migration):
     atomic = False  # CREATE/DROP INDEX CONCURRENTLY cannot run in a transaction
 
     dependencies = [
-        ("accounts", "0005_drop_redundant_indexes"),
+        ("accounts", "0004_use_case_override"),
         ("scoring", "0011_ping_instance_index_covered_by_latest"),
     ]
 

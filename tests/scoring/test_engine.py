@@ -328,6 +328,35 @@ def test_overall_bands_at_75_and_50():
     assert engine.score(band_card, inputs(tickets_30d=99)).overall_colour == RED
 
 
+def test_a_measure_sharing_its_key_with_another_groups_use_case_keeps_its_weight():
+    def tickets(key: str, group: str, use_case: str | None = None) -> engine.MeasureSpec:
+        band = BandSpec(green_from=5, yellow_from=15)
+        return engine.MeasureSpec(
+            key=key,
+            name=key,
+            kind="support_tickets",
+            group=group,
+            use_case=use_case,
+            higher_is_better=False,
+            bands=(band,),
+        )
+
+    shared_key_card = engine.CardSpec(
+        version=0,
+        groups={"product": ("Product", 60), "support": ("Support", 40)},
+        use_cases=(engine.UseCaseSpec(key="ci", name="CI", group="product", weight=3),),
+        measures=(
+            tickets("ci_tickets", "product", use_case="ci"),
+            tickets("ci", "support"),
+            tickets("other", "support"),
+        ),
+    )
+    lines = engine.score(shared_key_card, inputs(tickets_30d=0)).lines
+    weights = {(line.kind, line.key): line.weight for line in lines}
+    assert weights[("support_tickets", "ci")] == pytest.approx(20)  # 40 × 1/2, not 40 × 3/4
+    assert weights[("use_case", "ci")] == pytest.approx(60)
+
+
 def test_contributions_add_up_to_the_overall_score(card):
     metrics = {
         f"{S}.create.action_monthly_active_users_project_repo": 30,

@@ -368,7 +368,8 @@ def test_a_ping_after_the_database_dropped_the_connection_is_stored(
     assert api.post_raw(URL, encoded(payload()), key=service_key).status_code == 202
     killer = connections.create_connection("default")
     with killer.cursor() as cursor:
-        cursor.execute("SELECT pg_terminate_backend(%s)", [connection.connection.info.backend_pid])
+        pid = connection.connection.info.backend_pid
+        cursor.execute("SELECT pg_terminate_backend(%s, 5000)", [pid])  # waits for the exit
     killer.close()
     connection.health_check_done = False
     counted_health_checks.clear()
