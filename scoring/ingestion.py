@@ -7,16 +7,17 @@ the sweep enqueues them later, so no recompute is lost.
 """
 
 import datetime as dt
+import functools
 import logging
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Literal
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
+from psycopg import sql
 
 from accounts.access import accounts_editable_by
 from accounts.models import Instance, Subscription, User
@@ -24,9 +25,9 @@ from scoring.models import MetricDefinition, UsagePing
 from scoring.ndjson import Line
 from scoring.outbox import recompute_publish_soon
 from scoring.payload import DEFAULT_LIMITS, Limits, ValidPing, extract_metrics, validate_ping
-from scoring.ping_writer import ping_store_lone, pings_insert
+from scoring.ping_writer import ping_insert_marking, pings_insert
 from scoring.recompute import recompute_claim_before, recompute_mark
-from usagehub.db import checking_connection
+from usagehub.db import read_checking_connection
 from usagehub.errors import DomainError
 
 logger = logging.getLogger(__name__)
@@ -190,72 +191,68 @@ def _store_chunk_once(
     return results
 
 
+# The instance a lone ping names, and the tracked metrics, in one round trip.
+_LONE_CONTEXT = """
+SELECT instance.id, instance.account_id,
+       ARRAY(SELECT key_path FROM {definitions} WHERE is_tracked ORDER BY key_path)
+FROM (SELECT 1) AS one LEFT JOIN {instances} AS instance ON instance.{identity} = %s
+"""
+
+
 def _store_lone(
     line: int, ping: ValidPing, *, source: str, actor: User | None
 ) -> IngestResult | None:
-    """One ping in one statement and no explicit transaction (PostgreSQL): the API's
+    """One ping in two round trips and no explicit transaction (PostgreSQL): the API's
     usual case, where the chunk path's dozen statements cost more than the ping itself.
-    That statement is also the connection's health check; a user's key costs one more
-    read first, to check the user may edit the instance's account.
+    The first, a read, doubles as the connection's health check.
 
     The result is the chunk path's. None leaves the ping to that path: an unknown
     instance that a subscription's license id may create, or a lost race.
     """
-    if actor is not None and not checking_connection(partial(_editable_by, actor, ping)):
-        return IngestResult(line, "rejected", error=_not_found())
-    may_create = actor is None and bool(ping.fields["license_id"])
-    now = timezone.now()
-    for fresh in (False, True):  # a stale copy of the tracked keys is refreshed once
-        tracked = _tracked_keys(fresh=fresh)
-        store = partial(
-            ping_store_lone,
-            _row(ping, None, source, tracked),  # the statement sets the instance
-            ping.text,
-            tracked=tracked,
-            may_create=may_create,
-            now=now,
-            claim_before=recompute_claim_before(now),
-        )
-        try:
-            outcome = checking_connection(store)
-        except IntegrityError:  # its instance was deleted meanwhile: the chunk path retries
-            return None
-        if outcome.tracked_current:
-            break
-    else:
-        return None  # tracking changed twice meanwhile: the chunk path reads it afresh
-    if outcome.instance_id is None and may_create:
+    instance_id, account_id, tracked = read_checking_connection(lambda: _lone_context(ping))
+    if instance_id is None and actor is None and ping.fields["license_id"]:
         return None
-    if outcome.ping_id is None:  # the identity is stored: a duplicate or a conflict
+    if actor is not None and (
+        account_id is None or not accounts_editable_by(actor).filter(pk=account_id).exists()
+    ):
+        return IngestResult(line, "rejected", error=_not_found())
+    row = _row(ping, instance_id, source, tracked)
+    now = timezone.now()
+    try:
+        ping_id, claimed = ping_insert_marking(
+            row, ping.text, account_id=account_id, now=now, claim_before=recompute_claim_before(now)
+        )
+    except IntegrityError:  # its instance was deleted meanwhile: the chunk path retries
+        return None
+    if ping_id is None:  # the identity is stored: a duplicate or a conflict
         stored = _stored([ping]).get(ping.identity)
         return None if stored is None else _repeat(line, ping, *stored)
-    if outcome.claimed and (account_id := outcome.account_id) is not None:
+    if claimed and account_id is not None:
         transaction.on_commit(lambda: recompute_publish_soon([account_id]), robust=True)
-    return IngestResult(line, "accepted", outcome.ping_id)
+    return IngestResult(line, "accepted", ping_id)
 
 
-def _editable_by(actor: User, ping: ValidPing) -> bool:
-    instances = Instance.objects.filter(account__in=accounts_editable_by(actor))
-    if ping.instance_uuid is not None:
-        return instances.filter(uuid=ping.instance_uuid).exists()
-    return instances.filter(namespace_id=ping.namespace_id).exists()
-
-
-_tracked: list[str] | None = None  # this process's copy, see _tracked_keys
-
-
-def _tracked_keys(*, fresh: bool = False) -> list[str]:
-    """The tracked metrics' key paths, in the order the lone-ping statement compares them.
-    Kept per process: the statement checks the copy against the table, so a stale copy
-    costs a refresh and a second try, never a ping stored with the wrong metrics."""
-    global _tracked
-    if _tracked is None or fresh:
-        _tracked = list(
-            MetricDefinition.objects.filter(is_tracked=True)
-            .order_by("key_path")
-            .values_list("key_path", flat=True)
+def _lone_context(ping: ValidPing) -> tuple[int | None, int | None, list[str]]:
+    by_uuid = ping.instance_uuid is not None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _lone_context_sql(by_uuid), [ping.instance_uuid if by_uuid else ping.namespace_id]
         )
-    return _tracked
+        instance_id, account_id, tracked = cursor.fetchone()
+    return instance_id, account_id, tracked
+
+
+@functools.cache
+def _lone_context_sql(by_uuid: bool) -> str:
+    return (
+        sql.SQL(_LONE_CONTEXT)
+        .format(
+            definitions=sql.Identifier(MetricDefinition._meta.db_table),
+            instances=sql.Identifier(Instance._meta.db_table),
+            identity=sql.Identifier("uuid" if by_uuid else "namespace_id"),
+        )
+        .as_string()
+    )
 
 
 def _not_found() -> DomainError:

@@ -8,25 +8,24 @@ from django.db import InterfaceError, OperationalError, connection
 T = TypeVar("T")
 
 
-def checking_connection(statement: Callable[[], T]) -> T:
-    """Run a request's first statement as its own connection health check.
+def read_checking_connection(read: Callable[[], T]) -> T:
+    """Run a request's first statement, a read, as its own connection health check.
 
     Django checks a persistent connection with a ``SELECT 1`` round trip before a
     request's first query (``CONN_HEALTH_CHECKS``). On the ingestion path that round
-    trip cost as much as the work it guards. Here the statement goes first; if it fails
+    trip cost more than the lookup it guards. Here the read goes first; if it fails
     because the connection died (a database restart), the connection is replaced and
-    the statement runs once more. It must be harmless to repeat: a read, or a single
-    idempotent write in autocommit (a ping's insert: ``ON CONFLICT DO NOTHING``).
+    the read — harmless to repeat — runs once more.
     """
     # Django's own flags (django-stubs does not declare them).
     checks = connection.health_check_enabled and not connection.health_check_done  # type: ignore[attr-defined]
     if connection.connection is None or connection.in_atomic_block or not checks:
-        return statement()
+        return read()
     connection.health_check_done = True  # type: ignore[attr-defined]
     try:
-        return statement()
+        return read()
     except (OperationalError, InterfaceError):
         if connection.is_usable():
             raise  # a real error, not a dead connection
         connection.close()
-        return statement()
+        return read()

@@ -379,30 +379,3 @@ def test_a_ping_after_the_database_dropped_the_connection_is_stored(
     assert response.status_code == 202
     assert UsagePing.objects.filter(pk=response.json()["id"]).exists()
     assert counted_health_checks == [False]  # asked only once the read had failed
-
-
-@pytest.mark.django_db(transaction=True)
-def test_a_metric_tracked_elsewhere_is_extracted_from_the_next_ping(
-    on_postgres, api, service_key, instance
-):
-    """Each process keeps a copy of the tracked key paths for the one-statement path;
-    the statement checks it, so a change made by another process is never missed."""
-    from scoring.models import MetricDefinition
-
-    counts = {"deployments": 120, "rollbacks": 7}
-    first = api.post_raw(URL, encoded(payload(counts_monthly=counts)), key=service_key)
-    assert "counts_monthly.rollbacks" not in UsagePing.objects.get(pk=first.json()["id"]).metrics
-    MetricDefinition.objects.create(  # as another process would: this one's copy is stale
-        key_path="counts_monthly.rollbacks",
-        time_frame="28d",
-        data_source="database",
-        status="active",
-        is_tracked=True,
-    )
-
-    body = payload(counts_monthly=counts, recorded_at=NEXT_WEEK)
-    response = api.post_raw(URL, encoded(body), key=service_key)
-
-    assert response.status_code == 202
-    ping = UsagePing.objects.get(pk=response.json()["id"])
-    assert ping.metrics["counts_monthly.rollbacks"] == 7

@@ -3,7 +3,7 @@
 import pytest
 from django.db import OperationalError, connection
 
-from usagehub.db import checking_connection
+from usagehub.db import read_checking_connection
 
 
 @pytest.mark.django_db(transaction=True)
@@ -20,7 +20,7 @@ def test_an_error_on_a_live_connection_is_raised_not_retried(on_postgres):
     connection.health_check_done = False  # as at the start of a request
     try:
         with pytest.raises(OperationalError, match="statement timeout"):
-            checking_connection(cancelled)
+            read_checking_connection(cancelled)
     finally:
         with connection.cursor() as cursor:
             cursor.execute("RESET statement_timeout")
