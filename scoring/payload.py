@@ -118,13 +118,15 @@ def _loads_explained(raw: bytes, limits: Limits) -> Any:
     return payload
 
 
-def _is_clean(node: dict[str, Any] | list[Any], depth: int, max_depth: int) -> bool:
-    """The fast pass over every value, building no paths; ``_check_tree`` names a problem."""
+def _is_clean(node: dict[str, Any] | list[Any], depth: int, max_depth: int, nul: bool) -> bool:
+    """The fast pass over every value, building no paths; ``_check_tree`` names a problem.
+    ``nul``: whether any text may hold NUL, i.e. the raw JSON has ``\u0000`` (JSON can
+    carry NUL no other way), so keys and strings are scanned only then."""
     if depth >= max_depth:
         return False
     values: Any = node
     if type(node) is dict:
-        if any("\x00" in key for key in node):
+        if nul and any("\x00" in key for key in node):
             return False
         values = node.values()
     for value in values:
@@ -133,10 +135,10 @@ def _is_clean(node: dict[str, Any] | list[Any], depth: int, max_depth: int) -> b
             if value < 0 and value != FAILED:
                 return False
         elif kind is str:
-            if "\x00" in value:
+            if nul and "\x00" in value:
                 return False
         elif kind is dict or kind is list:
-            if not _is_clean(value, depth + 1, max_depth):
+            if not _is_clean(value, depth + 1, max_depth, nul):
                 return False
         elif kind is float and not (
             math.isfinite(value) and (0 <= value < INEXACT_FLOAT or value == FAILED)
@@ -271,7 +273,7 @@ def validate_ping(raw: bytes, *, now: dt.datetime, limits: Limits = DEFAULT_LIMI
     payload = _loads(raw, limits)
     if not isinstance(payload, dict):
         raise DomainError("The payload must be a JSON object.")
-    if not _is_clean(payload, 0, limits.max_depth):
+    if not _is_clean(payload, 0, limits.max_depth, nul=b"\\u0000" in raw):
         # Read exactly (big integers) and find the problem, if there is one, with its path.
         payload = _loads_explained(raw, limits)
     uuid, namespace = _identity(payload)
