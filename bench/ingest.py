@@ -11,6 +11,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from operator import itemgetter
 from pathlib import Path
 
 import django
@@ -127,7 +128,7 @@ def cli(path: Path, broker: str) -> tuple[float, int]:
 
 def http_post(lines: list[bytes], key: str, broker: str) -> tuple[float, list[float]]:
     """Pings per second and each request's latency, after a warm-up, against gunicorn
-    on the shipped configuration with 2 workers."""
+    on the shipped configuration with 2 workers (a fresh server for each call)."""
     from tests.processes import free_port, running
 
     port = free_port()
@@ -190,16 +191,20 @@ def main() -> None:
     _, key = api_key_create(name="bench", scopes=["ingest"])
     with tempfile.TemporaryDirectory() as tmp, private_redis() as redis:
         cli_lines = generate(Path(tmp) / "cli.ndjson", range(WEEKS))
-        http_lines = generate(Path(tmp) / "http.ndjson", range(WEEKS, 2 * WEEKS))
         size = sum(map(len, cli_lines)) / len(cli_lines)
         copies = baselines(cli_lines)
         settled()
         cli_seconds, cli_rss = cli(Path(tmp) / "cli.ndjson", redis.url)
-        settled()
-        http_rate, latencies = http_post(http_lines, key, redis.url)
+        https = []  # twice, like the baselines: the faster counts (new pings each time)
+        for run in (1, 2):
+            weeks = range(run * WEEKS, (run + 1) * WEEKS)
+            http_lines = generate(Path(tmp) / f"http{run}.ndjson", weeks)
+            settled()
+            https.append(http_post(http_lines, key, redis.url))
         copies += baselines(cli_lines)  # again at the end: the machine drifts within a run
         per_ping = validation_ms(cli_lines[:500])
     # The faster of each baseline's two runs: the ratios err on the pessimistic side.
+    http_rate, latencies = max(https, key=itemgetter(0))
     copy_seconds = min(seconds for kind, seconds in copies if kind == "default")
     lz4_seconds = min(seconds for kind, seconds in copies if kind == "lz4")
     n = len(cli_lines)
@@ -216,8 +221,10 @@ def main() -> None:
     print(
         f"ingestion benchmark: {n} pings of ~{size / 1024:.0f} KiB "
         f"({INSTANCES} instances x {WEEKS} weeks), PostgreSQL, private Redis; "
-        "COPY baselines run first and last, the faster of each counts: "
+        "COPY baselines run first and last, the HTTP path twice, the faster of each counts: "
         + ", ".join(f"{kind} {n / seconds:.0f}/s" for kind, seconds in copies)
+        + ", HTTP "
+        + ", ".join(f"{rate:.0f}/s" for rate, _ in https)
     )
     print(f"{'path':<37}{'pings/s':>8}{'vs (a)':>8}{'vs (a2)':>8}{'p50 ms':>8}{'p99 ms':>8}")
     for name, rate in rates.items():
