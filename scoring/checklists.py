@@ -100,10 +100,8 @@ def checklists_apply(
             link = state.links.get((account.pk, uc.pk))
             if link is None:
                 missing.append((account.pk, uc.pk, computed))
-            elif (link.computed_status, link.status) != (
-                computed,
-                link.override_status or computed,
-            ):
+                continue
+            if (link.computed_status, link.status) != (computed, link.override_status or computed):
                 moved[computed].append(link.pk)
     now = timezone.now()
     link_ids = {key: link.pk for key, link in state.links.items()}

@@ -120,7 +120,7 @@ def _loads_explained(raw: bytes, limits: Limits) -> Any:
 
 def _is_clean(node: dict[str, Any] | list[Any], depth: int, max_depth: int, nul: bool) -> bool:
     """The fast pass over every value, building no paths; ``_check_tree`` names a problem.
-    ``nul``: whether any text may hold NUL, i.e. the raw JSON has ``\u0000`` (JSON can
+    ``nul``: whether any text may hold NUL, i.e. the raw JSON has ``\\u0000`` (JSON can
     carry NUL no other way), so keys and strings are scanned only then."""
     if depth >= max_depth:
         return False
