@@ -251,19 +251,14 @@ def alerts_apply(
             for alert in opened
         ]
     )
-    if alerts_mailed(opened):  # mail only what committed
+    if opened:  # mail only what committed
         transaction.on_commit(lambda: _email_owners(opened), robust=True)
     return opened
 
 
-def alerts_mailed(alerts: Sequence[Alert]) -> bool:
-    """Whether opening ``alerts`` e-mails anybody (their accounts' owners, after commit)."""
-    return bool(getattr(settings, "ALERT_EMAILS", False)) and any(
-        alert.account.owner_id for alert in alerts
-    )
-
-
 def _email_owners(alerts: list[Alert]) -> None:
+    if not getattr(settings, "ALERT_EMAILS", False):
+        return
     for alert in alerts:
         owner = alert.account.owner
         if owner is not None and owner.email:

@@ -35,7 +35,7 @@ from accounts.models import (
     UseCase,
 )
 from scoring import engine
-from scoring.alerts import alerts_apply, alerts_mailed
+from scoring.alerts import alerts_apply
 from scoring.checklists import (
     ChecklistState,
     checklist_state,
@@ -223,10 +223,9 @@ def _commit_without_waiting_for_disk() -> None:
     setting is read at COMMIT, and ``LOCAL`` ends with the transaction).
 
     Only for a batch whose every written account had a recompute mark and that told
-    nobody outside the database (no e-mail sent, no webhook queued): a crash may lose
+    nobody outside the database (no alert opened, no webhook queued): a crash may lose
     the last few hundred milliseconds of such commits, each whole, never half of one,
-    and the marks a lost commit would have cleared are still there for the sweep, which
-    derives the same rows again (alerts nobody was told of included).
+    and the marks a lost commit would have cleared are still there for the sweep.
     Measured: waiting for the flush was ~15% of a book's first scoring."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
@@ -241,7 +240,7 @@ def _apply_current(
     now: dt.datetime,
 ) -> bool:
     """Today's consequences of new scores: checklist ticks, use-case statuses, alerts.
-    Returns whether anybody outside the database is told (an e-mail, a webhook)."""
+    Returns whether anybody outside the database is told (an alert, a webhook)."""
     scored = [account for account in loaded.accounts if account.pk in results]
     checklists_apply(accounts=scored, results=results, inputs=loaded.inputs, state=checklists)
     written = {s.account_id: s for s in changed}
@@ -256,7 +255,7 @@ def _apply_current(
         silent=loaded.silent,
         now=now,
     )
-    alert_hooks = webhooks_emit(
+    webhooks_emit(
         event="alert.opened",
         payloads=[
             {
@@ -270,7 +269,7 @@ def _apply_current(
             for a in opened
         ],
     )
-    return bool(changes or alert_hooks or alerts_mailed(opened))
+    return bool(changes or opened)
 
 
 def _emit_changes(loaded: _Loaded, written: dict[int, ScoreSnapshot]) -> int:

@@ -21,7 +21,7 @@ from accounts.models import (
 from scoring import health
 from scoring.health import accounts_preview, accounts_recompute
 from scoring.ingestion import pings_ingest
-from scoring.models import Alert, Band, RecomputeRequest, Scorecard, ScoreSnapshot
+from scoring.models import Alert, Band, Scorecard, ScoreSnapshot
 from scoring.scorecards import card_spec, scorecard_draft_create, scorecard_publish
 from tests.factories import AccountFactory, InstanceFactory, SubscriptionFactory, UserFactory
 
@@ -361,49 +361,3 @@ def test_a_book_read_ahead_on_a_second_connection_scores_as_batches_one_by_one(
     assert scored() == one_by_one
     assert one_by_one["ticks"]  # the comparison covers ticked items, not only empties
     assert backends() == before
-
-
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize(
-    ("emails", "owner", "hook", "waits"),
-    [
-        (False, True, False, False),  # alerts open, nobody is told: the sweep can redo them
-        (True, False, False, False),  # e-mails on, but no owner to mail
-        (True, True, False, True),  # the owner is mailed after commit
-        (False, False, True, True),  # an alert.opened webhook is queued
-    ],
-)
-def test_a_batch_waits_for_its_commit_to_reach_disk_only_when_it_tells_somebody(
-    on_postgres, settings, monkeypatch, emails, owner, hook, waits
-):
-    from scoring.models import WebhookEndpoint
-
-    settings.ALERT_EMAILS = emails
-    if hook:
-        WebhookEndpoint.objects.create(name="A", url="http://127.0.0.1:9/", events=["alert.opened"])
-    owner_user = UserFactory(email="csm@example.com") if owner else None
-    customer = _customer(billable=120, seats=100, owner=owner_user)  # over its seats: an alert
-    # Its ping was scored on arrival (tasks run in-process here): start it afresh, marked
-    # (the row alone: marking through the service would score it again at once).
-    ScoreSnapshot.objects.filter(account=customer).delete()
-    Alert.objects.filter(account=customer).delete()
-    RecomputeRequest.objects.create(account=customer, requested_at=timezone.now())
-    asked: list[None] = []
-    batches: list[tuple[int, bool]] = []  # snapshots written, asked not to wait
-    commit_async, batch = health._commit_without_waiting_for_disk, health._recompute_batch
-
-    def spied_batch(*args):
-        asked.clear()
-        batches.append((batch(*args), bool(asked)))
-        return batches[-1][0]
-
-    monkeypatch.setattr(
-        health, "_commit_without_waiting_for_disk", lambda: [asked.append(None), commit_async()][1]
-    )
-    monkeypatch.setattr(health, "_recompute_batch", spied_batch)
-
-    accounts_recompute(account_ids=[customer.pk])
-
-    assert Alert.objects.filter(account=customer).exists()
-    # The batch that scored (and opened the alerts); a batch that wrote nothing may follow.
-    assert [b for b in batches if b[0]] == [(1, not waits)]
