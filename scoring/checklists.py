@@ -115,7 +115,7 @@ def checklists_apply(
             ),
             updated_at=now,
         )
-    _ticks(accounts, items, inputs, link_ids, state.ticks)
+    _ticks(accounts, items, inputs, link_ids, state.ticks, now)
 
 
 def _links_create(
@@ -145,8 +145,8 @@ def _ticks(
     inputs: dict[int, engine.Inputs],
     link_ids: dict[tuple[int, int], int],
     progress: dict[tuple[int, int], tuple[int, bool]],
+    now: dt.datetime,
 ) -> None:
-    now = timezone.now()
     new: list[tuple[int, int, bool, Any]] = []
     flipped = defaultdict(list)
     for account in accounts:
