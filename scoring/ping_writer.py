@@ -8,12 +8,11 @@ API's usual case) with one statement that also marks its account for recompute.
 import datetime as dt
 import functools
 
-import psycopg
-from django.db import connection
 from psycopg import sql
 
 from scoring.models import RecomputeRequest, UsagePing
 from usagehub.bulk import column_values, copy_insert
+from usagehub.db import binding_cursor
 
 
 def pings_insert(rows: list[tuple[UsagePing, str]]) -> None:
@@ -84,9 +83,7 @@ def ping_insert_marking(
         claim=None if claim_before is None else now,
         claim_before=claim_before,
     )
-    statement = _insert_and_mark(tuple(columns))
-    connection.ensure_connection()
     # Server-side binding: the payload travels as a parameter, not quoted into the SQL.
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-        row = cursor.execute(statement, params).fetchone()
+    with binding_cursor() as cursor:
+        row = cursor.execute(_insert_and_mark(tuple(columns)), params, prepare=True).fetchone()
     return (None, False) if row is None else (row[0], row[1])

@@ -1,8 +1,10 @@
 """Database connection helpers for hot paths."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
+import psycopg
 from django.db import InterfaceError, OperationalError, connection
 
 T = TypeVar("T")
@@ -29,3 +31,16 @@ def read_checking_connection(read: Callable[[], T]) -> T:
             raise  # a real error, not a dead connection
         connection.close()
         return read()
+
+
+@contextmanager
+def binding_cursor() -> Iterator[psycopg.Cursor]:
+    """PostgreSQL only: a psycopg cursor on Django's connection that binds parameters
+    on the server, so a statement run with ``prepare=True`` is planned once per
+    connection (``DATABASE_PREPARED_STATEMENTS``). Django's own cursors bind on the
+    client and re-plan every statement; this one also skips Django's per-query
+    wrappers. Errors are raised as Django's, and it joins Django's transaction.
+    """
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        yield cursor

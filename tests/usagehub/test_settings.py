@@ -70,3 +70,12 @@ def test_production_reads_database_and_broker_urls_and_passes_deploy_check():
     result = _run(env, "check", "--deploy", "--fail-level", "DEBUG")
     assert result.returncode == 0, result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("setting", "threshold"), [({}, "5"), ({"DATABASE_PREPARED_STATEMENTS": "false"}, "None")]
+)
+def test_prepared_statements_can_be_turned_off_for_a_pooler(setting, threshold):
+    env = {"DATABASE_URL": "postgres://hub:pw@db.internal:5432/usagehub", **setting}
+    [printed] = _print_settings(env, "DATABASES['default']['OPTIONS'].get('prepare_threshold')")
+    assert printed == threshold
