@@ -358,18 +358,27 @@ def test_a_ping_on_a_persistent_connection_costs_no_health_check_round_trip(
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("threshold", "prepared"),
+    [(5, {"SELECT": 2, "WITH": 2}), (None, {})],  # the instance lookup; the insert and mark
+    ids=["prepared", "turned-off-for-a-pooler"],
+)
 def test_a_lone_pings_two_statements_are_planned_once_per_connection(
-    on_postgres, api, service_key, instance
+    on_postgres, api, service_key, instance, monkeypatch, request, threshold, prepared
 ):
     from django.db import connection
 
+    connection.close()  # the next connection reads the setting
+    request.addfinalizer(connection.close)  # later tests get a connection as configured
+    monkeypatch.setitem(connection.settings_dict["OPTIONS"], "prepare_threshold", threshold)
     for recorded_at in (None, NEXT_WEEK):
         body = encoded(payload() if recorded_at is None else payload(recorded_at=recorded_at))
         assert api.post_raw(URL, body, key=service_key).status_code == 202
     with connection.cursor() as cursor:
         cursor.execute("SELECT statement, generic_plans + custom_plans FROM pg_prepared_statements")
         runs = {statement.split()[0]: count for statement, count in cursor.fetchall()}
-    assert runs == {"SELECT": 2, "WITH": 2}  # the instance lookup; the insert and mark
+    assert runs == prepared
+    assert UsagePing.objects.count() == 2
 
 
 @pytest.mark.django_db(transaction=True)
