@@ -27,7 +27,7 @@ from scoring.outbox import recompute_publish_soon
 from scoring.payload import DEFAULT_LIMITS, Limits, ValidPing, extract_metrics, validate_ping
 from scoring.ping_writer import ping_insert_marking, pings_insert
 from scoring.recompute import recompute_claim_before, recompute_mark
-from usagehub.db import binding_cursor, read_checking_connection
+from usagehub.db import prepared_rows, read_checking_connection
 from usagehub.errors import DomainError
 
 logger = logging.getLogger(__name__)
@@ -235,9 +235,7 @@ def _store_lone(
 def _lone_context(ping: ValidPing) -> tuple[int | None, int | None, list[str]]:
     by_uuid = ping.instance_uuid is not None
     identity = ping.instance_uuid if by_uuid else ping.namespace_id
-    with binding_cursor() as cursor:
-        cursor.execute(_lone_context_sql(by_uuid), [identity], prepare=True)
-        [(instance_id, account_id, tracked)] = cursor.fetchall()  # the outer join: one row
+    [(instance_id, account_id, tracked)] = prepared_rows(_lone_context_sql(by_uuid), [identity])
     return instance_id, account_id, tracked
 
 

@@ -12,7 +12,7 @@ from psycopg import sql
 
 from scoring.models import RecomputeRequest, UsagePing
 from usagehub.bulk import column_values, copy_insert
-from usagehub.db import binding_cursor
+from usagehub.db import prepared_rows
 
 
 def pings_insert(rows: list[tuple[UsagePing, str]]) -> None:
@@ -84,6 +84,5 @@ def ping_insert_marking(
         claim_before=claim_before,
     )
     # Server-side binding: the payload travels as a parameter, not quoted into the SQL.
-    with binding_cursor() as cursor:
-        row = cursor.execute(_insert_and_mark(tuple(columns)), params, prepare=True).fetchone()
-    return (None, False) if row is None else (row[0], row[1])
+    rows = prepared_rows(_insert_and_mark(tuple(columns)), params)
+    return (None, False) if not rows else (rows[0][0], rows[0][1])

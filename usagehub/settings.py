@@ -98,11 +98,14 @@ DATABASES = {
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # Lets the ingestion path's server-bound statements (usagehub.db.binding_cursor) be
-    # prepared; Django's ORM binds on the client and never prepares. Turn off behind a
-    # pooler that cannot keep prepared statements (PgBouncer in transaction mode < 1.21).
+    # Lets the ingestion path's statements be prepared (usagehub.db.prepared_rows); Django's
+    # ORM binds on the client and never prepares. Off behind a pooler that cannot keep
+    # prepared statements, and when connections are not kept (preparing costs a round trip).
     prepared = env.bool("DATABASE_PREPARED_STATEMENTS", default=True)
-    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5 if prepared else None
+    kept = DATABASES["default"]["CONN_MAX_AGE"] != 0
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
+        5 if prepared and kept else None
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Login throttling and API rate limits count in this cache: use Redis when several

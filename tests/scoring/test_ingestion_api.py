@@ -363,7 +363,7 @@ def test_a_ping_on_a_persistent_connection_costs_no_health_check_round_trip(
     [(5, {"SELECT": 2, "WITH": 2}), (None, {})],  # the instance lookup; the insert and mark
     ids=["prepared", "turned-off-for-a-pooler"],
 )
-def test_a_lone_pings_two_statements_are_planned_once_per_connection(
+def test_a_lone_pings_two_statements_are_prepared_once_per_connection(
     on_postgres, api, service_key, instance, monkeypatch, request, threshold, prepared
 ):
     from django.db import connection

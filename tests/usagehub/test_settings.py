@@ -73,9 +73,15 @@ def test_production_reads_database_and_broker_urls_and_passes_deploy_check():
 
 
 @pytest.mark.parametrize(
-    ("setting", "threshold"), [({}, "5"), ({"DATABASE_PREPARED_STATEMENTS": "false"}, "None")]
+    ("setting", "threshold"),
+    [
+        ({}, "5"),
+        ({"DATABASE_PREPARED_STATEMENTS": "false"}, "None"),  # behind a pooler
+        ({"DATABASE_CONN_MAX_AGE": "0"}, "None"),  # a statement would be prepared for one use
+    ],
+    ids=["default", "turned-off", "connections-not-kept"],
 )
-def test_prepared_statements_can_be_turned_off_for_a_pooler(setting, threshold):
+def test_prepared_statements_only_where_they_pay(setting, threshold):
     env = {"DATABASE_URL": "postgres://hub:pw@db.internal:5432/usagehub", **setting}
     [printed] = _print_settings(env, "DATABASES['default']['OPTIONS'].get('prepare_threshold')")
     assert printed == threshold
