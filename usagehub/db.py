@@ -35,7 +35,7 @@ def read_checking_connection(read: Callable[[], T]) -> T:
 
 # What a prepared statement raises once a schema change elsewhere has outdated it (a
 # returned column changed type) or it was dropped on the server (a pooler's reset).
-STALE_PLAN = (psycopg.errors.FeatureNotSupported, psycopg.errors.InvalidSqlStatementName)
+_STALE_PLAN = (psycopg.errors.FeatureNotSupported, psycopg.errors.InvalidSqlStatementName)
 
 
 def prepared_rows(statement: str | bytes, params: Sequence[Any] | Mapping[str, Any]) -> list[Any]:
@@ -55,9 +55,9 @@ def prepared_rows(statement: str | bytes, params: Sequence[Any] | Mapping[str, A
     with connection.wrap_database_errors:
         try:
             return _rows(raw, statement, params)
-        except STALE_PLAN:
+        except _STALE_PLAN:
             if raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-                raise  # the caller's transaction is aborted: its to handle
+                raise  # the caller's transaction is aborted: the caller handles it
             raw.execute("DEALLOCATE ALL")  # psycopg forgets its plans too
             return _rows(raw, statement, params)
 
