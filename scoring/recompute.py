@@ -30,7 +30,8 @@ def _enqueue_ttl() -> dt.timedelta:
 
 
 PUBLISH_BATCH = 200  # accounts per message after pings
-RECOMPUTE_ALL_BATCH = 2000  # per message of a whole-book run: several read-ahead batches
+RECOMPUTE_ALL_BATCH = 1000  # per message of a whole-book run: two read-ahead batches, and
+# enough messages to keep every worker process busy to the end (docs/benchmarks.md)
 BROKER_ERRORS = (OperationalError, KombuError, RedisError, OSError)
 # After a failed publish, leave recomputes to the sweep for a while instead of making
 # every request wait on the broker's timeout again.

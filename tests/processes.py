@@ -134,7 +134,9 @@ def gunicorn(port: int, workers: int = 2) -> list[str]:
     ]
 
 
-def celery_worker(queue: str = "celery") -> list[str]:
+def celery_worker(queue: str = "celery", processes: int = 0) -> list[str]:
+    """One task at a time in the worker's own process, or a prefork pool of ``processes``."""
+    pool = [f"--concurrency={processes}"] if processes else ["--pool=solo"]
     return [
         sys.executable,
         "-m",
@@ -142,7 +144,7 @@ def celery_worker(queue: str = "celery") -> list[str]:
         "-A",
         "usagehub",
         "worker",
-        "--pool=solo",
+        *pool,
         "--without-gossip",
         "--without-mingle",
         "--loglevel=WARNING",

@@ -198,3 +198,41 @@ def test_a_worker_killed_mid_recompute_still_ends_with_one_correct_snapshot(on_p
     )
     billable = dict(ScoreSnapshot.objects.values_list("account_id", "billable_users"))
     assert [billable[pk] for pk in accounts] == [10 + i for i in range(len(accounts))]
+
+
+def test_recompute_all_spreads_over_a_prefork_pool_and_scores_every_account_once(on_postgres):
+    """The nightly run as deployed: its messages scored side by side by two processes."""
+    from accounts.models import Account, Instance
+    from scoring.recompute import RECOMPUTE_ALL_BATCH
+    from scoring.tasks import accounts_recompute_all
+    from usagehub.celery import app
+
+    n = 2 * RECOMPUTE_ALL_BATCH + 100  # three messages
+    created = Account.objects.bulk_create(
+        Account(name=f"All {i}", crm_id=f"ALL{i:05d}") for i in range(n)
+    )
+    instances = Instance.objects.bulk_create(
+        Instance(account=account, uuid=f"all-{i}", instance_type="production")
+        for i, account in enumerate(created)
+    )
+    UsagePing.objects.bulk_create(
+        UsagePing(
+            instance=instance,
+            instance_uuid=instance.uuid,
+            recorded_at=timezone.now(),
+            billable_users=i % 500,
+            licensed_seats=500,
+            content_hash=str(i),
+            payload={},
+        )
+        for i, instance in enumerate(instances)
+    )
+    with private_redis() as redis, running(celery_worker(processes=2), app_env(redis.url)):
+        with app.connection_for_write(redis.url) as broker:
+            accounts_recompute_all.apply_async(connection=broker)  # as beat sends it
+        _wait_for(lambda: ScoreSnapshot.objects.count() == n, 120, "every account scored")
+        _wait_for(lambda: not RecomputeRequest.objects.exists(), 30, "the marks to clear")
+    billable = dict(ScoreSnapshot.objects.values_list("account_id", "billable_users"))
+    assert [billable[account.pk] for account in created] == [i % 500 for i in range(n)]
+    usage = dict(AccountUsage.objects.values_list("account_id", "billable_users"))
+    assert usage == billable
