@@ -300,8 +300,8 @@ def run(broker: str) -> None:
         ("(a) read every scoring input (baseline)", read),
         ("(b) recompute every account (worker)", worker),
         ("(b1) the same in one process", full),
-        ("(c) again, inputs unchanged", again),
-        ("(d) rewrite every score, established book", steady),
+        ("(c) one process, inputs unchanged", again),
+        ("(d) one process, rewrite established book", steady),
     ]
     print(f"{'run':<42}{'seconds':>9}{'accounts/s':>12}{'ratio':>8}")
     for name, seconds in rows:
