@@ -9,12 +9,14 @@ import json
 import signal
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.utils import timezone
 
 from accounts.api_keys import api_key_create
+from accounts.models import Account, Instance
 from scoring.models import AccountUsage, RecomputeRequest, ScoreSnapshot, UsagePing
 from tests.factories import AccountFactory, InstanceFactory, SubscriptionFactory
 from tests.processes import (
@@ -150,17 +152,14 @@ def test_an_unreachable_database_answers_503_with_retry_after(book):
     assert body["errors"][0]["code"] == "unavailable"
 
 
-def test_a_worker_killed_mid_recompute_still_ends_with_one_correct_snapshot(on_postgres, tmp_path):
-    """Five batch messages of 200 accounts; the worker dies after the first commits."""
-    from accounts.models import Account, Instance
-    from scoring.recompute import recompute_mark_all
-
-    n = 1000
+def _accounts_with_a_ping(n: int, *, billable: Callable[[int], int]) -> list[Account]:
+    """``n`` accounts, each with one production instance and one ping of its own
+    ``billable(i)`` users (2,000 seats), written in bulk."""
     created = Account.objects.bulk_create(
-        Account(name=f"Kill {i}", crm_id=f"KILL{i:04d}") for i in range(n)
+        Account(name=f"Book {i}", crm_id=f"BOOK{i:05d}") for i in range(n)
     )
     instances = Instance.objects.bulk_create(
-        Instance(account=account, uuid=f"kill-{i}", instance_type="production")
+        Instance(account=account, uuid=f"book-{i}", instance_type="production")
         for i, account in enumerate(created)
     )
     UsagePing.objects.bulk_create(
@@ -168,14 +167,21 @@ def test_a_worker_killed_mid_recompute_still_ends_with_one_correct_snapshot(on_p
             instance=instance,
             instance_uuid=instance.uuid,
             recorded_at=timezone.now(),
-            billable_users=10 + i,
+            billable_users=billable(i),
             licensed_seats=2000,
             content_hash=str(i),
             payload={},
         )
         for i, instance in enumerate(instances)
     )
-    accounts = [account.pk for account in created]
+    return created
+
+
+def test_a_worker_killed_mid_recompute_still_ends_with_one_correct_snapshot(on_postgres, tmp_path):
+    """Five batch messages of 200 accounts; the worker dies after the first commits."""
+    from scoring.recompute import recompute_mark_all
+
+    accounts = [account.pk for account in _accounts_with_a_ping(1000, billable=lambda i: 10 + i)]
     recompute_mark_all(account_ids=accounts)
     RecomputeRequest.objects.update(enqueued_at=None)  # as if their messages were lost
     with private_redis() as redis:
@@ -202,31 +208,12 @@ def test_a_worker_killed_mid_recompute_still_ends_with_one_correct_snapshot(on_p
 
 def test_recompute_all_spreads_over_a_prefork_pool_and_scores_every_account_once(on_postgres):
     """The nightly run as deployed: its messages scored side by side by two processes."""
-    from accounts.models import Account, Instance
     from scoring.recompute import RECOMPUTE_ALL_BATCH
     from scoring.tasks import accounts_recompute_all
     from usagehub.celery import app
 
     n = 2 * RECOMPUTE_ALL_BATCH + 100  # three messages
-    created = Account.objects.bulk_create(
-        Account(name=f"All {i}", crm_id=f"ALL{i:05d}") for i in range(n)
-    )
-    instances = Instance.objects.bulk_create(
-        Instance(account=account, uuid=f"all-{i}", instance_type="production")
-        for i, account in enumerate(created)
-    )
-    UsagePing.objects.bulk_create(
-        UsagePing(
-            instance=instance,
-            instance_uuid=instance.uuid,
-            recorded_at=timezone.now(),
-            billable_users=i % 500,
-            licensed_seats=500,
-            content_hash=str(i),
-            payload={},
-        )
-        for i, instance in enumerate(instances)
-    )
+    created = _accounts_with_a_ping(n, billable=lambda i: i % 500)
     with private_redis() as redis, running(celery_worker(processes=2), app_env(redis.url)):
         with app.connection_for_write(redis.url) as broker:
             accounts_recompute_all.apply_async(connection=broker)  # as beat sends it
