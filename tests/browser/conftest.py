@@ -3,6 +3,7 @@
 import os
 
 import pytest
+from django.db import connections
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
@@ -27,3 +28,7 @@ def browser_page():
         page.set_default_timeout(15_000)
         yield page
         browser.close()
+        # While Playwright's loop runs, Django keeps this thread's connections apart from
+        # the ones it uses outside the loop: close them here, or the test database
+        # cannot be dropped at the end of the run.
+        connections.close_all()
