@@ -13,6 +13,8 @@ import datetime as dt
 import json
 import os
 import random
+import re
+import shlex
 import sys
 import time
 from collections.abc import Iterator
@@ -175,34 +177,51 @@ def recompute_book(ids: list[int]) -> int:
     )
 
 
-def procfile_worker() -> list[str]:
-    """deploy/Procfile's worker line as a shell runs it (its default concurrency unless
-    WORKER_CONCURRENCY is set), with this interpreter's celery and quieter logs."""
-    line = next(
-        line.removeprefix("worker:")
-        for line in (ROOT / "deploy" / "Procfile").read_text().splitlines()
-        if line.startswith("worker:")
-    )
-    line = line.replace("celery ", f"{sys.executable} -m celery --quiet ", 1)
-    return ["sh", "-c", "exec " + line.replace("--loglevel=INFO", "--loglevel=WARNING")]
+def procfile_worker() -> tuple[list[str], int]:
+    """deploy/Procfile's worker command and its pool size (its default, or
+    WORKER_CONCURRENCY as in production), run by this interpreter with quieter logs."""
+    lines = (ROOT / "deploy" / "Procfile").read_text().splitlines()
+    found = [line.removeprefix("worker:") for line in lines if line.startswith("worker:")]
+    command = shlex.split(found[0]) if len(found) == 1 else []
+    if command[:4] != ["celery", "-A", "usagehub", "worker"]:
+        raise RuntimeError(
+            f"deploy/Procfile: expected one 'worker: celery -A usagehub worker' line, got {found}"
+        )
+    processes = 0
+    for i, token in enumerate(command):
+        if default := re.fullmatch(r"--concurrency=\$\{WORKER_CONCURRENCY:-(\d+)\}", token):
+            processes = int(os.environ.get("WORKER_CONCURRENCY", default.group(1)))
+            command[i] = f"--concurrency={processes}"
+        elif token.startswith("--loglevel="):
+            command[i] = "--loglevel=WARNING"
+    if not processes:
+        raise RuntimeError("deploy/Procfile: the worker line no longer sets --concurrency")
+    return [sys.executable, "-m", "celery", "--quiet", *command[1:]], processes
 
 
-def recompute_on_worker(ids: list[int], broker: str) -> float:
+def recompute_on_worker(ids: list[int], broker: str, command: list[str]) -> float:
     """Seconds from the recompute-all task (as beat or a scorecard publish calls it) to
-    the last account's mark cleared by a running worker."""
+    the last account's mark cleared by a running worker (marks are cleared in the
+    transaction that writes the scores)."""
     from scoring.models import RecomputeRequest, ScoreSnapshot
     from scoring.tasks import accounts_recompute_all
     from tests.processes import running
     from usagehub.celery import app
 
-    with running(procfile_worker(), production_env(CELERY_BROKER_URL=broker)):
-        while not app.control.ping(timeout=0.5):  # every pool process forked and listening
-            pass
+    def alive(deadline: float) -> None:
+        if worker.poll() is not None:
+            raise RuntimeError(f"the worker exited with {worker.returncode} (see its log above)")
+        if time.perf_counter() > deadline:
+            raise RuntimeError("the worker did not finish in time (see its log above)")
+
+    with running(command, production_env(CELERY_BROKER_URL=broker)) as worker:
+        deadline = time.perf_counter() + 60
+        while not app.control.ping(timeout=0.5):  # the worker is consuming
+            alive(deadline)
         started = time.perf_counter()
         accounts_recompute_all()
         while RecomputeRequest.objects.exists():
-            if time.perf_counter() - started > 600:
-                raise RuntimeError("the worker left accounts unscored (see its log above)")
+            alive(started + 600)
             time.sleep(0.02)
         elapsed = time.perf_counter() - started
     assert ScoreSnapshot.objects.count() == len(ids)
@@ -242,11 +261,13 @@ def main() -> None:
 
 def run(broker: str) -> None:
     fresh_database()
+    # Production settings (DEBUG off) here as in the worker: the same conditions for both.
     os.environ.update(
-        DATABASE_URL=BENCH_URL,
-        DJANGO_SETTINGS_MODULE="usagehub.settings",
-        CELERY_BROKER_URL=broker,
-        CELERY_TASK_ALWAYS_EAGER="false",
+        production_env(
+            DJANGO_SETTINGS_MODULE="usagehub.settings",
+            CELERY_BROKER_URL=broker,
+            CELERY_TASK_ALWAYS_EAGER="false",
+        )
     )
     django.setup()
 
@@ -279,11 +300,12 @@ def run(broker: str) -> None:
     recompute_book(ids)
     fulls.append(time.perf_counter() - started)
     full = min(fulls)
+    command, processes = procfile_worker()
     on_worker = []
     for _ in range(2):
         scores_forgotten()
         settled(vacuum=True)
-        on_worker.append(recompute_on_worker(ids, broker))
+        on_worker.append(recompute_on_worker(ids, broker, command))
     worker = min(on_worker)
     settled()
     reads = (read, baseline_read(ids))  # again at the end: the machine drifts within a run
@@ -293,8 +315,8 @@ def run(broker: str) -> None:
         f"recompute benchmark: {n} accounts x 2 instances x {WEEKS} weekly pings "
         f"({n * 2 * WEEKS} pings, book written in {built:.0f} s), PostgreSQL; the baseline "
         f"read ran first and last ({reads[0]:.1f} s, {reads[1]:.1f} s), each first scoring "
-        f"twice (worker {on_worker[0]:.1f} s, {on_worker[1]:.1f} s; one process "
-        f"{fulls[0]:.1f} s, {fulls[1]:.1f} s), the faster of each counts"
+        f"twice (a worker of {processes} processes {on_worker[0]:.1f} s, {on_worker[1]:.1f} s; "
+        f"one process {fulls[0]:.1f} s, {fulls[1]:.1f} s), the faster of each counts"
     )
     rows = [
         ("(a) read every scoring input (baseline)", read),

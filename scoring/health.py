@@ -2,7 +2,7 @@
 pure engine, write usage, snapshots (the ledger), checklists, statuses and alerts.
 
 A batch of 1 (the Celery task after a ping) and a batch of 500 (publishing a scorecard,
-the nightly run: messages of 2,000 accounts, four batches each) run the same code, so
+the nightly run: messages of 1,000 accounts, two batches each) run the same code, so
 queries per account stay constant.
 """
 

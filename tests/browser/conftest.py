@@ -26,9 +26,11 @@ def browser_page():
         )
         page = browser.new_page(accept_downloads=True, viewport={"width": 1300, "height": 900})
         page.set_default_timeout(15_000)
-        yield page
-        browser.close()
-        # While Playwright's loop runs, Django keeps this thread's connections apart from
-        # the ones it uses outside the loop: close them here, or the test database
-        # cannot be dropped at the end of the run.
-        connections.close_all()
+        try:
+            yield page
+            browser.close()
+        finally:
+            # While Playwright's loop runs, Django keeps this thread's connections apart
+            # from the ones it uses outside the loop: close them here, or the test
+            # database cannot be dropped at the end of the run.
+            connections.close_all()

@@ -212,14 +212,23 @@ def test_recompute_all_spreads_over_a_prefork_pool_and_scores_every_account_once
     from scoring.tasks import accounts_recompute_all
     from usagehub.celery import app
 
+    app.conf.task_always_eager = False  # to the worker, as beat sends it (the fixture restores)
     n = 2 * RECOMPUTE_ALL_BATCH + 100  # three messages
     created = _accounts_with_a_ping(n, billable=lambda i: i % 500)
     with private_redis() as redis, running(celery_worker(processes=2), app_env(redis.url)):
         with app.connection_for_write(redis.url) as broker:
-            accounts_recompute_all.apply_async(connection=broker)  # as beat sends it
+            accounts_recompute_all.apply_async(connection=broker)
         _wait_for(lambda: ScoreSnapshot.objects.count() == n, 120, "every account scored")
         _wait_for(lambda: not RecomputeRequest.objects.exists(), 30, "the marks to clear")
     billable = dict(ScoreSnapshot.objects.values_list("account_id", "billable_users"))
     assert [billable[account.pk] for account in created] == [i % 500 for i in range(n)]
     usage = dict(AccountUsage.objects.values_list("account_id", "billable_users"))
     assert usage == billable
+    # Each batch of a message stamps its own time: the second message started before the
+    # first one's last batch, so the two ran side by side, not one after the other.
+    stamped = dict(ScoreSnapshot.objects.values_list("account_id", "computed_at"))
+    first, second = (
+        [stamped[account.pk] for account in created[start : start + RECOMPUTE_ALL_BATCH]]
+        for start in (0, RECOMPUTE_ALL_BATCH)
+    )
+    assert min(second) < max(first)
