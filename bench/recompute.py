@@ -6,11 +6,13 @@ metrics; raw payloads are not needed to score): BENCH_ACCOUNTS accounts × 2 pro
 instances × 26 weekly pings. The headline recompute is the product's own: the
 recompute-all task's messages, scored by a real Celery worker started with
 ``deploy/Procfile``'s command on a private Redis. The same messages scored one after
-another in this process show what one process does alone.
+another in this process show what one process does alone, and the same read spread over a
+pool of the worker's size gives a baseline that also uses every core.
 """
 
 import datetime as dt
 import json
+import multiprocessing
 import os
 import random
 import re
@@ -18,6 +20,7 @@ import shlex
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -162,6 +165,32 @@ def baseline_read(ids: list[int]) -> float:
         with _collector_paused():  # as the recompute reads: the same conditions
             _load(ids[start : start + BATCH_SIZE], timezone.localdate())
     return time.perf_counter() - started
+
+
+def _read_message(ids: list[int]) -> None:
+    from django.db import connection
+
+    baseline_read(ids)
+    connection.close()
+
+
+def baseline_read_pooled(ids: list[int], processes: int) -> float:
+    """The same read, in the recompute-all messages, spread over a pool of forked
+    processes the size of the worker's: a baseline that also uses every core."""
+    from django.db import connections
+
+    from scoring.recompute import RECOMPUTE_ALL_BATCH
+
+    messages = [
+        ids[start : start + RECOMPUTE_ALL_BATCH]
+        for start in range(0, len(ids), RECOMPUTE_ALL_BATCH)
+    ]
+    connections.close_all()  # a forked child must open its own
+    with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork")) as pool:
+        list(pool.map(time.sleep, [0] * processes))  # every process started before the clock
+        started = time.perf_counter()
+        list(pool.map(_read_message, messages))
+        return time.perf_counter() - started
 
 
 def recompute_book(ids: list[int]) -> int:
@@ -310,6 +339,7 @@ def run(broker: str) -> None:
     settled()
     reads = (read, baseline_read(ids))  # again at the end: the machine drifts within a run
     read = min(reads)  # the faster counts
+    pooled = min(baseline_read_pooled(ids, processes) for _ in range(2))
     n = len(ids)
     print(
         f"recompute benchmark: {n} accounts x 2 instances x {WEEKS} weekly pings "
@@ -320,6 +350,7 @@ def run(broker: str) -> None:
     )
     rows = [
         ("(a) read every scoring input (baseline)", read),
+        (f"(a2) the same read by {processes} processes", pooled),
         ("(b) recompute every account (worker)", worker),
         ("(b1) the same in one process", full),
         ("(c) one process, inputs unchanged", again),
@@ -328,6 +359,7 @@ def run(broker: str) -> None:
     print(f"{'run':<42}{'seconds':>9}{'accounts/s':>12}{'ratio':>8}")
     for name, seconds in rows:
         print(f"{name:<42}{seconds:>9.1f}{n / seconds:>12.0f}{seconds / read:>8.2f}")
+    print(f"(b) against (a2), a baseline that also uses every core: {worker / pooled:.2f}")
     print(
         f"queries: {len(queries)} for {n} accounts = {len(queries) / n:.3f} per account; "
         f"snapshots written: {changed}, then {unchanged}"
