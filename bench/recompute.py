@@ -167,6 +167,16 @@ def baseline_read(ids: list[int]) -> float:
     return time.perf_counter() - started
 
 
+def _messages(ids: list[int]) -> list[list[int]]:
+    """The accounts of each recompute-all message, as the task splits them."""
+    from scoring.recompute import RECOMPUTE_ALL_BATCH
+
+    return [
+        ids[start : start + RECOMPUTE_ALL_BATCH]
+        for start in range(0, len(ids), RECOMPUTE_ALL_BATCH)
+    ]
+
+
 def _read_message(ids: list[int]) -> None:
     from django.db import connection
 
@@ -179,17 +189,11 @@ def baseline_read_pooled(ids: list[int], processes: int) -> float:
     processes the size of the worker's: a baseline that also uses every core."""
     from django.db import connections
 
-    from scoring.recompute import RECOMPUTE_ALL_BATCH
-
-    messages = [
-        ids[start : start + RECOMPUTE_ALL_BATCH]
-        for start in range(0, len(ids), RECOMPUTE_ALL_BATCH)
-    ]
     connections.close_all()  # a forked child must open its own
     with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork")) as pool:
         list(pool.map(time.sleep, [0] * processes))  # every process started before the clock
         started = time.perf_counter()
-        list(pool.map(_read_message, messages))
+        list(pool.map(_read_message, _messages(ids)))
         return time.perf_counter() - started
 
 
@@ -197,13 +201,10 @@ def recompute_book(ids: list[int]) -> int:
     """What the nightly run's messages do, one after another in this process: mark every
     account, then score them in messages of RECOMPUTE_ALL_BATCH accounts."""
     from scoring.health import accounts_recompute
-    from scoring.recompute import RECOMPUTE_ALL_BATCH, recompute_mark_all
+    from scoring.recompute import recompute_mark_all
 
     recompute_mark_all(account_ids=ids)
-    return sum(
-        accounts_recompute(account_ids=ids[start : start + RECOMPUTE_ALL_BATCH])
-        for start in range(0, len(ids), RECOMPUTE_ALL_BATCH)
-    )
+    return sum(accounts_recompute(account_ids=message) for message in _messages(ids))
 
 
 def procfile_worker() -> tuple[list[str], int]:
