@@ -8,12 +8,14 @@ the sweep enqueues them later, so no recompute is lost.
 
 import datetime as dt
 import functools
+import itertools
 import logging
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Literal
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -29,6 +31,7 @@ from scoring.ping_writer import ping_insert_marking, pings_insert
 from scoring.recompute import recompute_claim_before, recompute_mark
 from usagehub.db import prepared_rows, read_checking_connection
 from usagehub.errors import DomainError
+from usagehub.streams import in_order_on_streams
 
 logger = logging.getLogger(__name__)
 
@@ -81,8 +84,7 @@ def pings_ingest(
     ingest for any instance. A user may only ingest for accounts they can edit.
     """
     chunks = _prefetched(_validated(batch, limits) for batch in _batches(lines))
-    for chunk in chunks:
-        stored = _store_chunk(chunk.pings, source=source, actor=actor) if chunk.pings else []
+    for chunk, stored in _stored_chunks(chunks, source=source, actor=actor):
         yield from sorted(chunk.results + stored, key=lambda result: result.line)
 
 
@@ -129,6 +131,39 @@ def _prefetched(chunks: Iterator[_Chunk]) -> Iterator[_Chunk]:
             upcoming = helper.submit(next, chunks, None)
             yield current
             current = upcoming.result()
+
+
+def _stored_chunks(
+    chunks: Iterator[_Chunk], *, source: str, actor: User | None
+) -> Iterator[tuple[_Chunk, list[IngestResult]]]:
+    """Each chunk with the results of storing it, in order.
+
+    On PostgreSQL a long ingestion stores ``INGEST_STORE_STREAMS`` chunks at once, each
+    on its own connection: one stream is bound by PostgreSQL and leaves its other cores
+    idle. A chunk sharing an identity with one in flight waits for it, so the first of
+    two payloads for one identity is the one stored, as in one stream. Inside the
+    caller's transaction, on SQLite, or for a lone chunk, chunks are stored here.
+    """
+
+    def store(chunk: _Chunk) -> list[IngestResult]:
+        return _store_chunk(chunk.pings, source=source, actor=actor) if chunk.pings else []
+
+    ahead = list(itertools.islice(chunks, 2))
+    everything = itertools.chain(ahead, chunks)
+    streams = settings.INGEST_STORE_STREAMS
+    if (
+        len(ahead) < 2
+        or streams < 2
+        or connection.vendor != "postgresql"
+        or connection.in_atomic_block
+    ):
+        return ((chunk, store(chunk)) for chunk in everything)
+    return in_order_on_streams(everything, store, streams=streams, must_follow=_share_identity)
+
+
+def _share_identity(earlier: _Chunk, later: _Chunk) -> bool:
+    identities = {ping.identity for _, ping in earlier.pings}
+    return any(ping.identity in identities for _, ping in later.pings)
 
 
 def _store_chunk(
@@ -323,10 +358,12 @@ def _instances_for(pings: Iterable[ValidPing], *, may_create: bool) -> dict[str,
         (f"u:{i.uuid}" if i.uuid else f"n:{i.namespace_id}"): i
         for i in Instance.objects.filter(Q(uuid__in=uuids) | Q(namespace_id__in=namespaces))
     }
-    unknown = [
-        p for p in pings if may_create and _instance_key(p) not in found and p.fields["license_id"]
-    ]
-    if unknown:
+    # In identity order: two chunks creating the same instances queue up, not deadlock.
+    unknown = sorted(
+        (p for p in pings if _instance_key(p) not in found and p.fields["license_id"]),
+        key=_instance_key,
+    )
+    if may_create and unknown:
         subscriptions = {
             s.license_id: s
             for s in Subscription.objects.filter(

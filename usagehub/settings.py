@@ -190,6 +190,7 @@ SPECTACULAR_SETTINGS = {
 INGEST_MAX_PAYLOAD_BYTES = env.int("INGEST_MAX_PAYLOAD_BYTES", default=5 * 1024 * 1024)
 INGEST_MAX_BATCH_BYTES = env.int("INGEST_MAX_BATCH_BYTES", default=256 * 1024 * 1024)
 INGEST_MAX_BATCH_LINES = env.int("INGEST_MAX_BATCH_LINES", default=20_000)
+INGEST_STORE_STREAMS = env.int("INGEST_STORE_STREAMS", default=2)
 
 # Celery. No broker URL means the embedded default: tasks run in-process.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
