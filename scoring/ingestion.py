@@ -15,8 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Literal
 
+import psycopg
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from psycopg import sql
@@ -39,6 +40,7 @@ Status = Literal["accepted", "duplicate", "conflict", "rejected"]
 Identity = tuple[str | None, str | None, dt.datetime]
 CHUNK_SIZE = 200
 CHUNK_BYTES = 32 * 1024 * 1024
+STORE_ATTEMPTS = 3
 
 
 @dataclass
@@ -162,6 +164,7 @@ def _stored_chunks(
 
 
 def _share_identity(earlier: _Chunk, later: _Chunk) -> bool:
+    """Whether ``later`` holds a payload for an identity that ``earlier`` holds too."""
     identities = {ping.identity for _, ping in earlier.pings}
     return any(ping.identity in identities for _, ping in later.pings)
 
@@ -169,19 +172,26 @@ def _share_identity(earlier: _Chunk, later: _Chunk) -> bool:
 def _store_chunk(
     pings: list[tuple[int, ValidPing]], *, source: str, actor: User | None
 ) -> list[IngestResult]:
-    """Store one chunk atomically; a lost race with a concurrent writer is retried once."""
+    """Store one chunk atomically. A race lost to a concurrent writer (an identity it
+    stored first, or a deadlock PostgreSQL broke by aborting this chunk) is retried."""
     if len(pings) == 1 and connection.vendor == "postgresql":
         lone = _store_lone(*pings[0], source=source, actor=actor)
         if lone is not None:
             return [lone]
-    for attempt in range(2):
+    for attempt in range(1, STORE_ATTEMPTS + 1):
         try:
             with transaction.atomic():
                 return _store_chunk_once(pings, source=source, actor=actor)
-        except IntegrityError:
-            if attempt:
+        except (IntegrityError, OperationalError) as error:
+            if attempt == STORE_ATTEMPTS or not _lost_race(error):
                 raise
     raise AssertionError("unreachable")
+
+
+def _lost_race(error: DatabaseError) -> bool:
+    return isinstance(error, IntegrityError) or isinstance(
+        error.__cause__, psycopg.errors.DeadlockDetected
+    )
 
 
 def _store_chunk_once(
@@ -352,33 +362,41 @@ def _instances_for(pings: Iterable[ValidPing], *, may_create: bool) -> dict[str,
     """Known instances by identity; unknown ones whose license id a subscription records
     are created on that subscription's account as its production instance."""
     pings = list(pings)
+    found = _instances_known(pings)
+    unknown = [p for p in pings if _instance_key(p) not in found and p.fields["license_id"]]
+    if may_create and unknown and _instances_create_licensed(unknown):
+        found = _instances_known(pings)  # ours, and any a concurrent writer just made
+    return found
+
+
+def _instances_known(pings: list[ValidPing]) -> dict[str, Instance]:
     uuids = {p.instance_uuid for p in pings if p.instance_uuid}
     namespaces = {p.namespace_id for p in pings if p.namespace_id}
-    found = {
+    return {
         (f"u:{i.uuid}" if i.uuid else f"n:{i.namespace_id}"): i
         for i in Instance.objects.filter(Q(uuid__in=uuids) | Q(namespace_id__in=namespaces))
     }
-    # In identity order: two chunks creating the same instances queue up, not deadlock.
-    unknown = sorted(
-        (p for p in pings if _instance_key(p) not in found and p.fields["license_id"]),
-        key=_instance_key,
-    )
-    if may_create and unknown:
-        subscriptions = {
-            s.license_id: s
-            for s in Subscription.objects.filter(
-                license_id__in={p.fields["license_id"] for p in unknown}
+
+
+def _instances_create_licensed(pings: list[ValidPing]) -> bool:
+    """Create the instances of pings whose license id a subscription records; False when
+    none does. In identity order, skipping conflicts: a concurrent writer creating the
+    same instances makes this one wait for it, then skip them, rather than fail."""
+    subscriptions = {
+        s.license_id: s
+        for s in Subscription.objects.filter(license_id__in={p.fields["license_id"] for p in pings})
+    }
+    new: dict[str, Instance] = {}
+    for ping in sorted(pings, key=_instance_key):
+        subscription = subscriptions.get(ping.fields["license_id"])
+        if subscription is not None and _instance_key(ping) not in new:
+            new[_instance_key(ping)] = Instance(
+                account_id=subscription.account_id,
+                subscription=subscription,
+                uuid=ping.instance_uuid,
+                namespace_id=ping.namespace_id,
+                hostname=str(ping.payload.get("hostname") or "")[:255],
+                instance_type=Instance.Type.PRODUCTION,  # the licensed install
             )
-        }
-        for ping in unknown:
-            subscription = subscriptions.get(ping.fields["license_id"])
-            if subscription is not None and _instance_key(ping) not in found:
-                found[_instance_key(ping)] = Instance.objects.create(
-                    account_id=subscription.account_id,
-                    subscription=subscription,
-                    uuid=ping.instance_uuid,
-                    namespace_id=ping.namespace_id,
-                    hostname=str(ping.payload.get("hostname") or "")[:255],
-                    instance_type=Instance.Type.PRODUCTION,  # the licensed install
-                )
-    return found
+    Instance.objects.bulk_create(new.values(), ignore_conflicts=True)
+    return bool(new)

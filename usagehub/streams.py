@@ -28,7 +28,8 @@ def in_order_on_streams(
     An item for which ``must_follow(earlier, item)`` holds against one still in flight
     waits until that one is done: what the order of two items decides (which of two
     payloads for one identity is stored first) stays as if they ran one by one. An
-    error is raised when its item's turn comes, after the work in flight has ended.
+    error is raised when its item's turn comes, once the work in flight has ended; the
+    later items in flight may have been done by then, unreported.
     """
     executors = [
         ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"db-stream-{n}")
@@ -42,16 +43,16 @@ def in_order_on_streams(
                 len(in_flight) == streams
                 or any(must_follow(earlier, item) for earlier, _ in in_flight)
             ):
-                earlier, done = in_flight.popleft()
-                yield earlier, done.result()
+                earlier, future = in_flight.popleft()
+                yield earlier, future.result()
             # In flight are the items just before this one, one per other stream: this
             # item's stream is free.
             stream = number % streams
             used.add(stream)
             in_flight.append((item, executors[stream].submit(work, item)))
         while in_flight:
-            earlier, done = in_flight.popleft()
-            yield earlier, done.result()
+            earlier, future = in_flight.popleft()
+            yield earlier, future.result()
     finally:
         for stream, executor in enumerate(executors):
             if stream in used:
