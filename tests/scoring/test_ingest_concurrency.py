@@ -11,6 +11,7 @@ import psycopg
 import pytest
 from django.db import connection, transaction
 
+from accounts.api_keys import api_key_create
 from accounts.models import Account, Instance
 from scoring.ingestion import CHUNK_SIZE, IngestResult, pings_ingest
 from scoring.models import RecomputeRequest, UsagePing
@@ -186,6 +187,28 @@ def test_a_chunk_aborted_to_break_a_deadlock_is_retried(on_postgres):
 
     assert [r.status for r in results] == ["accepted", "accepted"]
     assert UsagePing.objects.count() == 2
+
+
+def test_a_long_batch_from_a_users_key_is_checked_line_by_line_on_every_stream(
+    on_postgres, api, owner, outsider
+):
+    """Over 200 lines the batch endpoint stores on streams: the key's user is checked
+    there too, and a last chunk of one line takes the lone-ping path on its stream."""
+    mine = InstanceFactory(account=AccountFactory(owner=owner), uuid="mine-1")
+    theirs = InstanceFactory(account=AccountFactory(owner=outsider), uuid="theirs-1")
+    lines = [_week(mine.uuid if n % 3 else theirs.uuid, n) for n in range(2 * CHUNK_SIZE + 1)]
+    _, key = api_key_create(name="owner", scopes=["ingest"], user=owner)
+
+    response = api.post_raw(
+        "/api/v1/pings/batch", b"\n".join(lines), key=key, content_type="application/x-ndjson"
+    )
+
+    assert response.status_code == 200
+    statuses = [(r["line"], r["status"]) for r in response.json()["results"]]
+    expected = [(n + 1, "accepted" if n % 3 else "rejected") for n in range(2 * CHUNK_SIZE + 1)]
+    assert statuses == expected
+    assert set(UsagePing.objects.values_list("instance_uuid", flat=True)) == {mine.uuid}
+    assert UsagePing.objects.count() == sum(1 for _, status in expected if status == "accepted")
 
 
 def test_inside_the_callers_transaction_everything_is_stored_in_it(on_postgres):
