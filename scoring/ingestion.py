@@ -363,8 +363,10 @@ def _instances_for(pings: Iterable[ValidPing], *, may_create: bool) -> dict[str,
     are created on that subscription's account as its production instance."""
     pings = list(pings)
     found = _instances_known(pings)
+    if not may_create:
+        return found
     unknown = [p for p in pings if _instance_key(p) not in found and p.fields["license_id"]]
-    if may_create and unknown and _instances_create_licensed(unknown):
+    if unknown and _instances_create_licensed(unknown):
         found = _instances_known(pings)  # ours, and any a concurrent writer just made
     return found
 
