@@ -27,6 +27,7 @@ from tests.processes import (
     gunicorn,
     private_redis,
     running,
+    wait_for,
 )
 from tests.scoring.payloads import encoded, payload
 
@@ -46,13 +47,6 @@ def _post(port: int, key: str, body: bytes) -> tuple[int, float, dict]:
     data = json.loads(response.read() or b"{}")
     conn.close()
     return response.status, time.monotonic() - started, data
-
-
-def _wait_for(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.25)
 
 
 @pytest.fixture
@@ -81,7 +75,7 @@ def test_a_dead_then_hung_broker_keeps_ingestion_fast_and_loses_no_recompute(boo
         ):
             status, _, _ = _post(port, key, encoded(payload(license_billable_users=10)))
             assert status == 202
-            _wait_for(lambda: _billable(account) == 10, 60, "the worker's first recompute")
+            wait_for(lambda: _billable(account) == 10, 60, "the worker's first recompute")
             snapshot = ScoreSnapshot.objects.get(account=account)
             assert snapshot.scorecard.version == 1
             assert {line["key"] for line in snapshot.ledger} >= {"license_utilization", "ci"}
@@ -108,8 +102,8 @@ def test_a_dead_then_hung_broker_keeps_ingestion_fast_and_loses_no_recompute(boo
             assert status == 202
             assert seconds < 2.5
             redis.resume()
-            _wait_for(lambda: _billable(account) == 40, 60, "the sweep to recover the recompute")
-            _wait_for(lambda: not RecomputeRequest.objects.exists(), 30, "the marks to clear")
+            wait_for(lambda: _billable(account) == 40, 60, "the sweep to recover the recompute")
+            wait_for(lambda: not RecomputeRequest.objects.exists(), 30, "the marks to clear")
     assert UsagePing.objects.count() == 4
     assert ScoreSnapshot.objects.filter(account=account).count() == 1  # one per day and version
     assert ScoreSnapshot.objects.get(account=account).billable_users == 40
@@ -188,12 +182,12 @@ def test_a_worker_killed_mid_recompute_still_ends_with_one_correct_snapshot(on_p
         env = app_env(redis.url, RECOMPUTE_SWEEP_SECONDS="1", RECOMPUTE_REQUEUE_SECONDS="3")
         with running(celery_beat(tmp_path), env):
             with running(celery_worker(), env) as worker:
-                _wait_for(lambda: ScoreSnapshot.objects.exists(), 60, "the first snapshots")
+                wait_for(lambda: ScoreSnapshot.objects.exists(), 60, "the first snapshots")
                 worker.send_signal(signal.SIGKILL)
                 worker.wait(timeout=10)
             done_when_killed = ScoreSnapshot.objects.count()
             with running(celery_worker(), env):
-                _wait_for(
+                wait_for(
                     lambda: not RecomputeRequest.objects.exists(),
                     90,
                     "every marked account to be recomputed after the kill",
@@ -218,8 +212,8 @@ def test_recompute_all_spreads_over_a_prefork_pool_and_scores_every_account_once
     with private_redis() as redis, running(celery_worker(processes=2), app_env(redis.url)):
         with app.connection_for_write(redis.url) as broker:
             accounts_recompute_all.apply_async(connection=broker)
-        _wait_for(lambda: ScoreSnapshot.objects.count() == n, 120, "every account scored")
-        _wait_for(lambda: not RecomputeRequest.objects.exists(), 30, "the marks to clear")
+        wait_for(lambda: ScoreSnapshot.objects.count() == n, 120, "every account scored")
+        wait_for(lambda: not RecomputeRequest.objects.exists(), 30, "the marks to clear")
     billable = dict(ScoreSnapshot.objects.values_list("account_id", "billable_users"))
     assert [billable[account.pk] for account in created] == [i % 500 for i in range(n)]
     usage = dict(AccountUsage.objects.values_list("account_id", "billable_users"))

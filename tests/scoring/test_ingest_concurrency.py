@@ -16,6 +16,7 @@ from accounts.models import Account, Instance
 from scoring.ingestion import CHUNK_SIZE, IngestResult, pings_ingest
 from scoring.models import RecomputeRequest, UsagePing
 from tests.factories import AccountFactory, InstanceFactory, SubscriptionFactory
+from tests.processes import wait_for
 from tests.scoring.payloads import RECORDED_AT, encoded, payload
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -72,13 +73,6 @@ def _finished(thread: threading.Thread, results: list) -> list[IngestResult]:
     return results
 
 
-def _eventually(condition, what: str, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-
-
 def _waiting_on_a_lock() -> int:
     with connection.cursor() as cursor:
         cursor.execute(
@@ -97,8 +91,9 @@ def test_the_next_chunk_is_stored_while_the_one_before_waits(on_postgres):
 
     with _account_locked(held):  # the first chunk waits to mark its account
         thread, results = _ingest_in_background(lines)
-        _eventually(
+        wait_for(
             lambda: UsagePing.objects.filter(instance=fast).count() == CHUNK_SIZE,
+            20,
             "the second chunk to commit while the first waits for its account",
         )
         assert not UsagePing.objects.filter(instance=slow).exists()
@@ -124,7 +119,7 @@ def test_of_two_payloads_for_one_identity_in_consecutive_chunks_the_first_is_sto
 
     with _account_locked(subscription.account):  # creating the instance waits
         thread, results = _ingest_in_background(first_chunk + second_chunk)
-        _eventually(lambda: _waiting_on_a_lock() >= 1, "the first chunk to wait")
+        wait_for(lambda: _waiting_on_a_lock() >= 1, 20, "the first chunk to wait")
         time.sleep(1)  # time enough for a second chunk that did not wait to commit
         assert not UsagePing.objects.exists()
     results = _finished(thread, results)
@@ -155,7 +150,7 @@ def test_an_instance_another_writer_creates_meanwhile_is_used_not_an_error(on_po
     thread, results = _ingest_in_background(
         [_week("new-7", n, license_id="lic-7") for n in range(3)]
     )
-    _eventually(lambda: _waiting_on_a_lock() >= 1, "the ingestion to wait for the other writer")
+    wait_for(lambda: _waiting_on_a_lock() >= 1, 20, "the ingestion to wait for the other writer")
     other_writer_may_commit.set()
     writer.join(timeout=30)
     results = _finished(thread, results)
@@ -181,7 +176,7 @@ def test_a_chunk_aborted_to_break_a_deadlock_is_retried(on_postgres):
     with _own_connection(deadlock_timeout="30s") as own:  # so the chunk is the one aborted
         own.execute(f'SELECT 1 FROM "{marks}" WHERE account_id = %s FOR UPDATE', [second.pk])  # noqa: S608
         thread, results = _ingest_in_background(lines)
-        _eventually(lambda: _waiting_on_a_lock() >= 1, "the chunk to wait for the second mark")
+        wait_for(lambda: _waiting_on_a_lock() >= 1, 20, "the chunk to wait for the second mark")
         own.execute(f'SELECT 1 FROM "{marks}" WHERE account_id = %s FOR UPDATE', [first.pk])  # noqa: S608
     results = _finished(thread, results)
 

@@ -6,7 +6,6 @@ import http.client
 import json
 import os
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ from django.utils import timezone
 from accounts.api_keys import api_key_create
 from scoring.models import RecomputeRequest, ScoreSnapshot
 from tests.factories import AccountFactory, InstanceFactory, SubscriptionFactory
-from tests.processes import ROOT, app_env, free_port, private_redis, running
+from tests.processes import ROOT, app_env, free_port, private_redis, running, wait_for
 from tests.scoring.payloads import encoded, payload
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -31,13 +30,6 @@ def _get(port: int, path: str) -> tuple[int, dict]:
     conn.request("GET", path)
     response = conn.getresponse()
     return response.status, json.loads(response.read() or b"{}")
-
-
-def _wait_for(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.25)
 
 
 def test_the_procfile_names_web_worker_and_beat():
@@ -82,14 +74,14 @@ def test_web_worker_and_beat_start_from_the_procfile_and_do_their_jobs(on_postgr
                 headers={"Authorization": f"Api-Key {key}", "Content-Type": "application/json"},
             )
             assert conn.getresponse().status == 202
-            _wait_for(
+            wait_for(
                 lambda: ScoreSnapshot.objects.filter(account=pinged).exists(),
                 60,
                 "the worker to score the ping",
             )
             # A mark whose message never went out: only beat's sweep can recover it.
             RecomputeRequest.objects.create(account=swept, requested_at=timezone.now())
-            _wait_for(
+            wait_for(
                 lambda: ScoreSnapshot.objects.filter(account=swept).exists(),
                 60,
                 "beat's sweep to recompute a marked account",
